@@ -1,0 +1,4 @@
+export * from "./contacts.ts";
+export * from "./problem.ts";
+export * from "./routes.ts";
+export * from "./session.ts";

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+// One Vitest run for every package: unit tests beside the code and the
+// in-process integration tests (real IdP + BFF + API, no ports) in bff/test.
+export default defineConfig({
+  test: {
+    include: ["{shared,idp,api,bff,cli,web}/{src,test}/**/*.test.ts"],
+    environment: "node",
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+  },
+});
