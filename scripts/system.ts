@@ -1,0 +1,208 @@
+/**
+ * Starts the whole system on loopback: IdP, API and BFF (and, in dev mode, the
+ * Vite dev server), each as its own Node process with its own environment, just
+ * as they would run in production. Used by `pnpm start`, `pnpm dev` and the
+ * Playwright suite.
+ *
+ * Development secrets (the BFF's cookie secret, the web-bff client secret, the
+ * IdP's cookie keys) are generated once per data directory and kept there,
+ * outside git, so sessions survive a restart and no secret is ever committed.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export const ADDRESSES = {
+  idp: "http://127.0.0.1:4000",
+  api: "http://localhost:4001",
+  bff: "http://localhost:3000",
+  vite: "http://localhost:5173",
+} as const;
+
+export interface SystemOptions {
+  /** "start" serves the built SPA from the BFF; "dev" runs Vite with hot reload in front of it. */
+  mode: "start" | "dev";
+  /** Where the IdP's and the API's data live. Default: <repo>/.data */
+  dataDir?: string;
+  /** Wipe the data directory first (tests want a known state). */
+  fresh?: boolean;
+  /** Extra environment for every process (tests use it for short token lifetimes). */
+  env?: Record<string, string>;
+}
+
+interface DevSecrets {
+  bffCookieSecret: string;
+  webBffClientSecret: string;
+  idpCookieKeys: string[];
+}
+
+function loadOrCreateSecrets(dataDir: string): DevSecrets {
+  const file = path.join(dataDir, "dev-secrets.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as DevSecrets;
+  const secret = () => randomBytes(32).toString("base64url");
+  const secrets: DevSecrets = {
+    bffCookieSecret: secret(),
+    webBffClientSecret: secret(),
+    idpCookieKeys: [secret()],
+  };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+/** The environment of each process: the only place where the boxes are wired together. */
+export function systemEnvironment(
+  options: SystemOptions,
+): Record<"idp" | "api" | "bff", Record<string, string>> {
+  const dataDir = path.resolve(options.dataDir ?? path.join(ROOT, ".data"));
+  const secrets = loadOrCreateSecrets(dataDir);
+  // In dev mode the browser is on Vite's origin, which proxies /bff and /api to the BFF,
+  // so the IdP must send the browser back there.
+  const publicOrigin = options.mode === "dev" ? ADDRESSES.vite : ADDRESSES.bff;
+  const extra = options.env ?? {};
+  return {
+    idp: {
+      IDP_ISSUER: ADDRESSES.idp,
+      IDP_MODE: "development",
+      IDP_DATA_DIR: path.join(dataDir, "idp"),
+      IDP_COOKIE_KEYS: secrets.idpCookieKeys.join(","),
+      IDP_WEB_BFF_SECRET: secrets.webBffClientSecret,
+      IDP_WEB_BFF_REDIRECT_URIS: `${publicOrigin}/bff/callback`,
+      IDP_WEB_BFF_POST_LOGOUT_REDIRECT_URIS: `${publicOrigin}/`,
+      IDP_API_AUDIENCE: ADDRESSES.api,
+      ...extra,
+    },
+    api: {
+      API_PORT: "4001",
+      API_ISSUER: ADDRESSES.idp,
+      API_AUDIENCE: ADDRESSES.api,
+      API_DB_PATH: path.join(dataDir, "api", "contacts.sqlite"),
+      ...extra,
+    },
+    bff: {
+      BFF_PORT: "3000",
+      BFF_MODE: "development",
+      BFF_ISSUER: ADDRESSES.idp,
+      BFF_CLIENT_ID: "web-bff",
+      BFF_CLIENT_SECRET: secrets.webBffClientSecret,
+      BFF_REDIRECT_URI: `${publicOrigin}/bff/callback`,
+      BFF_POST_LOGOUT_REDIRECT_URI: `${publicOrigin}/`,
+      BFF_API_BASE_URL: ADDRESSES.api,
+      BFF_RESOURCE: ADDRESSES.api,
+      BFF_COOKIE_SECRETS: secrets.bffCookieSecret,
+      ...(options.mode === "start" ? { BFF_SPA_DIR: path.join(ROOT, "web", "dist") } : {}),
+      ...extra,
+    },
+  };
+}
+
+const COLORS = { idp: 35, api: 36, bff: 33, web: 32 } as const;
+
+function prefixOutput(name: keyof typeof COLORS, child: ChildProcess): void {
+  const tag = process.stdout.isTTY ? `\x1b[${COLORS[name]}m[${name}]\x1b[0m` : `[${name}]`;
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = "";
+    stream?.on("data", (chunk: Buffer) => {
+      const lines = (pending + chunk.toString()).split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) process.stdout.write(`${tag} ${line}\n`);
+    });
+  }
+}
+
+async function waitFor(url: string, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url);
+      if (response.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${url} did not answer within the start-up time`);
+}
+
+export interface RunningSystem {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
+  const dataDir = path.resolve(options.dataDir ?? path.join(ROOT, ".data"));
+  if (options.fresh) rmSync(dataDir, { recursive: true, force: true });
+  const env = systemEnvironment({ ...options, dataDir });
+  const children: ChildProcess[] = [];
+  let stopping = false;
+
+  const launch = (
+    name: keyof typeof COLORS,
+    command: string,
+    args: string[],
+    childEnv: Record<string, string>,
+  ) => {
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...childEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    prefixOutput(name, child);
+    child.on("exit", (code, signal) => {
+      if (stopping) return;
+      console.error(`[${name}] exited (${signal ?? code}); stopping the system`);
+      void stop().then(() => process.exit(1));
+    });
+    children.push(child);
+  };
+
+  const stop = async () => {
+    stopping = true;
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once("exit", () => resolve());
+            child.kill("SIGTERM");
+            setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+          }),
+      ),
+    );
+  };
+
+  const deadline = Date.now() + 60_000;
+  launch("idp", process.execPath, ["idp/src/server.ts"], env.idp);
+  launch("api", process.execPath, ["api/src/server.ts"], env.api);
+  await waitFor(`${ADDRESSES.idp}/.well-known/openid-configuration`, deadline);
+  launch("bff", process.execPath, ["bff/src/server.ts"], env.bff);
+  await Promise.all([
+    waitFor(`${ADDRESSES.api}/health`, deadline),
+    waitFor(`${ADDRESSES.bff}/bff/session`, deadline),
+  ]);
+
+  let url: string = ADDRESSES.bff;
+  if (options.mode === "dev") {
+    const vite = path.join(ROOT, "web", "node_modules", ".bin", "vite");
+    launch("web", vite, ["--config", path.join(ROOT, "web", "vite.config.ts")], {});
+    await waitFor(ADDRESSES.vite, deadline);
+    url = ADDRESSES.vite;
+  }
+  return { url, stop };
+}
+
+/** Runs the system until Ctrl-C, for `pnpm start` and `pnpm dev`. */
+export async function runUntilInterrupted(options: SystemOptions): Promise<void> {
+  const system = await startSystem(options);
+  console.log(
+    `\n  Ready. Open ${system.url} and log in as alice / alice-dev-password.\n  Ctrl-C stops everything.\n`,
+  );
+  const shutdown = () => {
+    void system.stop().then(() => process.exit(0));
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+}
