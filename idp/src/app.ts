@@ -1,0 +1,86 @@
+import type { RequestListener } from "node:http";
+
+import Provider from "oidc-provider";
+
+import { assertProductionReady, type IdpConfig } from "./config.ts";
+import { setSecurityHeaders } from "./http.ts";
+import { createInteractionHandler } from "./interactions.ts";
+import { loadOrCreateSigningKeys } from "./keys.ts";
+import { providerConfiguration } from "./provider-config.ts";
+import { openSqliteStore } from "./store/sqlite-adapter.ts";
+import { copyIssuedTokensTo } from "./token-log.ts";
+import { createUserDirectory } from "./users.ts";
+
+export interface Idp {
+  /** The issuer identifier (equal to `config.issuer`). */
+  issuer: string;
+  /** The oidc-provider instance, for events (`provider.on("grant.revoked", …)`) and tests. */
+  provider: Provider;
+  /** A plain Node request handler: mount it on `http.createServer`, or drive it in-process. */
+  listener: RequestListener;
+  /** Closes the store. The caller owns (and closes) any HTTP server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the OpenID Provider. Never listens and never reads the environment:
+ * `server.ts` does that, tests call this directly.
+ *
+ * @example
+ * const idp = await createIdp(developmentIdpConfig({ storePath: ":memory:", keysPath: null, mode: "test" }));
+ * http.createServer(idp.listener).listen(4000, "127.0.0.1");
+ */
+export async function createIdp(config: IdpConfig): Promise<Idp> {
+  if (config.mode === "production") await assertProductionReady(config);
+
+  const jwks = loadOrCreateSigningKeys(config.keysPath);
+  const users = createUserDirectory(config.users);
+  const store = openSqliteStore(config.storePath);
+
+  let provider: Provider;
+  try {
+    provider = new Provider(
+      config.issuer,
+      providerConfiguration(config, { adapter: store.adapter, jwks, users }),
+    );
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+
+  provider.on("server_error", (_ctx, error) => {
+    console.error("idp: server_error", error);
+  });
+
+  const handleProvider = provider.callback();
+  const handleInteraction = createInteractionHandler({ provider, users });
+  const tokenPath = provider.pathFor("token");
+
+  const listener: RequestListener = (req, res) => {
+    setSecurityHeaders(res);
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+
+    // Our own pages: login, consent, and their stylesheet.
+    if (path.startsWith("/interaction/")) {
+      void handleInteraction(req, res);
+      return;
+    }
+
+    // TEST AID ONLY (refused in production): copy issued tokens to a file.
+    if (config.insecureTokenLogFile && req.method === "POST" && path === tokenPath) {
+      copyIssuedTokensTo(config.insecureTokenLogFile, res);
+    }
+
+    // Everything else is the OpenID Provider itself: discovery, /auth, /token, /me, /jwks, /session/end, ...
+    void handleProvider(req, res);
+  };
+
+  return {
+    issuer: provider.issuer,
+    provider,
+    listener,
+    async close() {
+      store.close();
+    },
+  };
+}

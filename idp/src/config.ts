@@ -1,0 +1,206 @@
+import { SCOPES } from "@oidc-bff/shared";
+
+import { IdpError } from "./errors.ts";
+import { verifyPassword } from "./password.ts";
+import { DEV_USERS_FILE, type IdpUser, loadUsersFile } from "./users.ts";
+
+export type IdpMode = "development" | "test" | "production";
+
+/** A registered (static) client. Dynamic registration is off: these are the only clients. */
+export interface IdpClient {
+  clientId: string;
+  clientName: string;
+  /** Confidential client: authenticates at the token endpoint with HTTP Basic (client_secret_basic). */
+  clientSecret: string;
+  /** Compared by exact string match, as OAuth 2.0 Security BCP requires. */
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  /** Every scope this client may obtain: OpenID scopes and API scopes alike. */
+  scopes: string[];
+}
+
+/** The protected API, known to clients by its RFC 8707 resource indicator. */
+export interface IdpApiResource {
+  /** The resource indicator clients send as `resource`, and the `aud` of the API's access tokens. */
+  audience: string;
+  /** The scopes the API understands. A client gets the ones it is also registered for. */
+  scopes: string[];
+}
+
+/** Lifetimes, in seconds. */
+export interface IdpTtls {
+  accessToken: number;
+  authorizationCode: number;
+  idToken: number;
+  refreshToken: number;
+  session: number;
+  grant: number;
+  interaction: number;
+}
+
+export interface IdpConfig {
+  /** The issuer identifier, exactly as it appears in tokens and discovery. */
+  issuer: string;
+  mode: IdpMode;
+  /** SQLite file for sessions, grants, codes and tokens; ":memory:" for tests. */
+  storePath: string;
+  /** JWKS file for the signing keys (created on first start); null = a fresh key in memory. */
+  keysPath: string | null;
+  /** Keys signing the IdP's cookies; the first signs, all verify (prepend to rotate). */
+  cookieKeys: string[];
+  users: IdpUser[];
+  clients: IdpClient[];
+  api: IdpApiResource;
+  ttl: IdpTtls;
+  /**
+   * TEST AID ONLY — NEVER IN PRODUCTION. When set, every access, refresh and ID
+   * token the token endpoint hands out is appended to this file, so end-to-end
+   * tests can assert that none of them ever reaches the browser. Production mode
+   * refuses to start with it.
+   */
+  insecureTokenLogFile?: string;
+}
+
+export const DEV_ISSUER = "http://127.0.0.1:4000";
+export const DEV_API_AUDIENCE = "http://localhost:4001";
+export const DEV_WEB_BFF_SECRET = "dev-web-bff-secret-change-me";
+export const DEV_WEB_BFF_REDIRECT_URIS = [
+  "http://localhost:3000/bff/callback",
+  "http://localhost:5173/bff/callback",
+];
+export const DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS = ["http://localhost:3000/", "http://localhost:5173/"];
+/** Public on purpose (it is in the repository): production mode refuses it. */
+export const DEV_COOKIE_KEYS = ["dev-idp-cookie-key-change-me-this-is-not-a-secret"];
+/** The passwords of the committed development users; production refuses any user still using one. */
+export const DEV_PASSWORDS = ["alice-dev-password", "bob-dev-password"];
+
+export const API_SCOPES = [SCOPES.read, SCOPES.write, SCOPES.stats];
+
+export interface DevelopmentIdpOptions {
+  issuer?: string;
+  /** SQLite file path, or ":memory:" in tests. */
+  storePath: string;
+  /** JWKS file; null = generate in memory (tests). */
+  keysPath: string | null;
+  webBff?: { clientSecret?: string; redirectUris?: string[]; postLogoutRedirectUris?: string[] };
+  apiAudience?: string;
+  accessTokenTtlSeconds?: number;
+  mode?: "development" | "test";
+}
+
+/**
+ * The embedded defaults: the dev users (alice, bob), the `web-bff` client with
+ * its dev secret, the contacts API as a resource server, and the lifetimes.
+ * For development and tests only; production mode refuses what is insecure here.
+ *
+ * @example
+ * const idp = await createIdp(developmentIdpConfig({ storePath: ":memory:", keysPath: null, mode: "test" }));
+ */
+export function developmentIdpConfig(options: DevelopmentIdpOptions): IdpConfig {
+  return {
+    issuer: options.issuer ?? DEV_ISSUER,
+    mode: options.mode ?? "development",
+    storePath: options.storePath,
+    keysPath: options.keysPath,
+    cookieKeys: [...DEV_COOKIE_KEYS],
+    users: loadUsersFile(DEV_USERS_FILE),
+    clients: [
+      {
+        clientId: "web-bff",
+        clientName: "Contacts (web)",
+        clientSecret: options.webBff?.clientSecret ?? DEV_WEB_BFF_SECRET,
+        redirectUris: options.webBff?.redirectUris ?? [...DEV_WEB_BFF_REDIRECT_URIS],
+        postLogoutRedirectUris: options.webBff?.postLogoutRedirectUris ?? [
+          ...DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS,
+        ],
+        // Not contacts:stats: that one is for the reporting service only.
+        scopes: ["openid", "profile", "email", "offline_access", SCOPES.read, SCOPES.write],
+      },
+    ],
+    api: { audience: options.apiAudience ?? DEV_API_AUDIENCE, scopes: [...API_SCOPES] },
+    ttl: {
+      accessToken: options.accessTokenTtlSeconds ?? 300,
+      authorizationCode: 60,
+      idToken: 60 * 60,
+      refreshToken: 24 * 60 * 60,
+      session: 14 * 24 * 60 * 60,
+      grant: 14 * 24 * 60 * 60,
+      interaction: 10 * 60,
+    },
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** http is acceptable only on the loopback interface (RFC 8252 §8.3, OAuth 2.0 Security BCP §2.6). */
+export function isSecureOrLoopback(value: string): boolean {
+  const url = URL.parse(value);
+  if (!url) return false;
+  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+/**
+ * Refuses a configuration that still carries development defaults or misses
+ * what production needs. Lists every problem in one error, so that one
+ * restart is enough to see them all.
+ */
+export async function assertProductionReady(config: IdpConfig): Promise<void> {
+  const problems: string[] = [];
+
+  if (!config.issuer) problems.push("issuer is missing");
+  else if (!isSecureOrLoopback(config.issuer)) {
+    problems.push(`issuer ${config.issuer} must use https (http is only allowed on loopback)`);
+  }
+
+  if (config.cookieKeys.length === 0) problems.push("cookie keys are missing");
+  for (const [index, key] of config.cookieKeys.entries()) {
+    if (DEV_COOKIE_KEYS.includes(key))
+      problems.push(`cookie key #${index + 1} is the development cookie key`);
+    else if (key.length < 32) problems.push(`cookie key #${index + 1} is shorter than 32 characters`);
+  }
+
+  if (config.users.length === 0) problems.push("there are no users");
+  for (const user of config.users) {
+    for (const password of DEV_PASSWORDS) {
+      if (await verifyPassword(password, user.passwordHash)) {
+        problems.push(`user "${user.username}" has a development password (the development users file?)`);
+        break;
+      }
+    }
+  }
+
+  if (config.clients.length === 0) problems.push("there are no clients");
+  for (const client of config.clients) {
+    if (!client.clientSecret) problems.push(`client ${client.clientId}: secret is missing`);
+    else if (client.clientSecret === DEV_WEB_BFF_SECRET) {
+      problems.push(`client ${client.clientId}: secret is the development secret`);
+    } else if (client.clientSecret.length < 32) {
+      problems.push(`client ${client.clientId}: secret is shorter than 32 characters`);
+    }
+    if (client.redirectUris.length === 0)
+      problems.push(`client ${client.clientId}: redirect URIs are missing`);
+    for (const uri of [...client.redirectUris, ...client.postLogoutRedirectUris]) {
+      if (!isSecureOrLoopback(uri)) {
+        problems.push(`client ${client.clientId}: ${uri} must use https (http is only allowed on loopback)`);
+      }
+    }
+  }
+
+  if (!config.api.audience) problems.push("API audience is missing");
+  if (!config.storePath || config.storePath === ":memory:") {
+    problems.push("store path is missing (an in-memory store loses every session on restart)");
+  }
+  if (config.keysPath === null || config.keysPath === "") {
+    problems.push("keys path is missing (in-memory keys invalidate every token on restart)");
+  }
+  if (config.insecureTokenLogFile) {
+    problems.push("the insecure token log (IDP_INSECURE_TOKEN_LOG_FILE) is a test aid and must not be set");
+  }
+
+  if (problems.length > 0) {
+    throw new IdpError(
+      "not_production_ready",
+      `The IdP refuses to start in production mode:\n  - ${problems.join("\n  - ")}`,
+    );
+  }
+}

@@ -1,0 +1,142 @@
+import { isAbsolute, join, resolve } from "node:path";
+
+import {
+  DEV_API_AUDIENCE,
+  DEV_COOKIE_KEYS,
+  DEV_ISSUER,
+  DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS,
+  DEV_WEB_BFF_REDIRECT_URIS,
+  DEV_WEB_BFF_SECRET,
+  developmentIdpConfig,
+  type IdpConfig,
+} from "./config.ts";
+import { IdpError } from "./errors.ts";
+import { DEV_USERS_FILE, type IdpUser, loadUsersFile } from "./users.ts";
+
+export interface IdpServerSettings {
+  config: IdpConfig;
+  /** Where to listen. */
+  host: string;
+  port: number;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * Turns the IDP_* environment variables into a configuration, or throws one
+ * `IdpError("invalid_config")` naming every bad or missing variable and why.
+ * Development mode fills in the built-in development values; production mode
+ * has no defaults for secrets (and `createIdp` then refuses development values).
+ *
+ * Relative paths are resolved against the current directory.
+ */
+export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: string): IdpServerSettings {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === "" ? undefined : value;
+  };
+  const list = (name: string): string[] | undefined =>
+    get(name)
+      ?.split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
+
+  const mode = get("IDP_MODE") ?? "development";
+  if (mode !== "development" && mode !== "production") {
+    problems.push(`IDP_MODE must be "development" or "production" (got "${mode}")`);
+  }
+  const production = mode === "production";
+
+  const issuer = get("IDP_ISSUER") ?? DEV_ISSUER;
+  const issuerUrl = URL.parse(issuer);
+  if (!issuerUrl || (issuerUrl.protocol !== "http:" && issuerUrl.protocol !== "https:")) {
+    problems.push(`IDP_ISSUER must be an http(s) URL (got "${issuer}")`);
+  } else if (issuerUrl.search || issuerUrl.hash || issuer.endsWith("/")) {
+    problems.push("IDP_ISSUER must have no query, no fragment and no trailing slash");
+  }
+
+  const defaultPort = issuerUrl?.port ? Number(issuerUrl.port) : issuerUrl?.protocol === "https:" ? 443 : 80;
+  const portText = get("IDP_PORT");
+  const port = portText === undefined ? defaultPort : Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    problems.push(`IDP_PORT must be a port number 0-65535 (got "${portText}")`);
+  }
+
+  const dataDir = resolve(get("IDP_DATA_DIR") ?? join(repoRoot, ".data", "idp"));
+
+  const usersFile = get("IDP_USERS_FILE") ?? DEV_USERS_FILE;
+  let users: IdpUser[] = [];
+  try {
+    users = loadUsersFile(isAbsolute(usersFile) ? usersFile : resolve(usersFile));
+  } catch (error) {
+    problems.push(`IDP_USERS_FILE: ${(error as Error).message}`);
+  }
+
+  const cookieKeys = list("IDP_COOKIE_KEYS") ?? (production ? [] : [...DEV_COOKIE_KEYS]);
+  if (cookieKeys.length === 0)
+    problems.push("IDP_COOKIE_KEYS is required in production (comma-separated keys)");
+
+  const clientSecret = get("IDP_WEB_BFF_SECRET") ?? (production ? undefined : DEV_WEB_BFF_SECRET);
+  if (clientSecret === undefined) problems.push("IDP_WEB_BFF_SECRET is required in production");
+
+  const urls = (name: string, fallback: string[]): string[] => {
+    const values = list(name) ?? fallback;
+    for (const value of values) {
+      const url = URL.parse(value);
+      if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.hash) {
+        problems.push(`${name} must be comma-separated http(s) URLs without fragments (got "${value}")`);
+      }
+    }
+    if (values.length === 0) problems.push(`${name} must list at least one URL`);
+    return values;
+  };
+  const redirectUris = urls("IDP_WEB_BFF_REDIRECT_URIS", DEV_WEB_BFF_REDIRECT_URIS);
+  const postLogoutRedirectUris = urls(
+    "IDP_WEB_BFF_POST_LOGOUT_REDIRECT_URIS",
+    DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS,
+  );
+
+  const apiAudience = get("IDP_API_AUDIENCE") ?? DEV_API_AUDIENCE;
+  if (!URL.canParse(apiAudience)) problems.push(`IDP_API_AUDIENCE must be a URL (got "${apiAudience}")`);
+
+  const ttlText = get("IDP_ACCESS_TOKEN_TTL");
+  const accessTokenTtlSeconds = ttlText === undefined ? 300 : Number(ttlText);
+  if (
+    !Number.isSafeInteger(accessTokenTtlSeconds) ||
+    accessTokenTtlSeconds < 1 ||
+    accessTokenTtlSeconds > 86400
+  ) {
+    problems.push(`IDP_ACCESS_TOKEN_TTL must be a whole number of seconds, 1-86400 (got "${ttlText}")`);
+  }
+
+  const insecureTokenLogFile = get("IDP_INSECURE_TOKEN_LOG_FILE");
+  if (insecureTokenLogFile && production) {
+    problems.push("IDP_INSECURE_TOKEN_LOG_FILE is a test aid and is refused in production mode");
+  }
+
+  if (problems.length > 0) {
+    throw new IdpError("invalid_config", `Invalid IdP environment:\n  - ${problems.join("\n  - ")}`);
+  }
+
+  const config: IdpConfig = {
+    ...developmentIdpConfig({
+      issuer,
+      storePath: join(dataDir, "idp.sqlite"),
+      keysPath: join(dataDir, "jwks.json"),
+      webBff: { clientSecret: clientSecret as string, redirectUris, postLogoutRedirectUris },
+      apiAudience,
+      accessTokenTtlSeconds,
+    }),
+    mode: production ? "production" : "development",
+    users,
+    cookieKeys,
+    ...(insecureTokenLogFile ? { insecureTokenLogFile: resolve(insecureTokenLogFile) } : {}),
+  };
+
+  // Listen on the issuer's own loopback address; behind a TLS-terminating proxy
+  // (an https issuer) listen on loopback and let the proxy forward.
+  const hostname = issuerUrl?.hostname ?? "127.0.0.1";
+  const host = LOOPBACK.has(hostname) ? hostname.replace(/^\[|\]$/g, "") : "127.0.0.1";
+  return { config, host, port };
+}

@@ -1,0 +1,224 @@
+import {
+  type Adapter,
+  type ClientMetadata,
+  type Configuration,
+  errors,
+  type KoaContextWithOIDC,
+  type ResourceServer,
+} from "oidc-provider";
+
+import type { IdpClient, IdpConfig } from "./config.ts";
+import type { SigningKeySet } from "./keys.ts";
+import type { UserDirectory } from "./users.ts";
+import { errorPage, logoutPage, signedOutPage } from "./views.ts";
+
+/** OpenID Connect scopes (the API's scopes are per resource server, below). */
+export const OIDC_SCOPES = ["openid", "offline_access", "profile", "email"];
+
+/** Cookie names of the IdP (each also has a `.sig` companion: they are signed). */
+export const IDP_COOKIE_NAMES = {
+  session: "idp_session",
+  interaction: "idp_interaction",
+  resume: "idp_interaction_resume",
+} as const;
+
+export interface ProviderDeps {
+  adapter: (model: string) => Adapter;
+  jwks: SigningKeySet;
+  users: UserDirectory;
+}
+
+function clientMetadata(client: IdpClient): ClientMetadata {
+  return {
+    client_id: client.clientId,
+    client_name: client.clientName,
+    client_secret: client.clientSecret,
+    token_endpoint_auth_method: "client_secret_basic",
+    // Code flow and refresh only: no implicit, no password grant (OAuth 2.0 Security BCP §2.1.2, §2.4).
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    // Which OpenID scopes this client may ask for. Its API scopes are decided in getResourceServerInfo.
+    scope: client.scopes.filter((scope) => OIDC_SCOPES.includes(scope)).join(" "),
+  };
+}
+
+/**
+ * The whole oidc-provider configuration, in one object. Each choice that differs
+ * from oidc-provider's default says why.
+ */
+export function providerConfiguration(config: IdpConfig, deps: ProviderDeps): Configuration {
+  const clientsById = new Map(config.clients.map((client) => [client.clientId, client]));
+
+  /**
+   * RFC 8707 resource indicators: a client names the API it wants a token for
+   * with `resource=<API audience>`. Only our one API exists; a client may get
+   * the API scopes it is registered for, nothing more.
+   */
+  function getResourceServerInfo(
+    _ctx: KoaContextWithOIDC,
+    resourceIndicator: string,
+    client: { clientId: string },
+  ): ResourceServer {
+    if (resourceIndicator !== config.api.audience) {
+      throw new errors.InvalidTarget("unknown resource indicator");
+    }
+    const registered = clientsById.get(client.clientId)?.scopes ?? [];
+    const allowed = config.api.scopes.filter((scope) => registered.includes(scope));
+    if (allowed.length === 0) {
+      throw new errors.InvalidTarget("client is not allowed to request access to this resource");
+    }
+    return {
+      scope: allowed.join(" "),
+      audience: config.api.audience,
+      accessTokenTTL: config.ttl.accessToken,
+      // RFC 9068 JWT access token: typ "at+jwt", aud = the API, scope = granted API scopes.
+      accessTokenFormat: "jwt",
+      jwt: { sign: { alg: "RS256" } },
+    };
+  }
+
+  return {
+    adapter: deps.adapter,
+    jwks: deps.jwks,
+    clients: config.clients.map(clientMetadata),
+
+    async findAccount(_ctx, sub) {
+      const user = deps.users.findBySub(sub);
+      if (!user) return undefined;
+      // Return every claim; oidc-provider only releases those the granted scopes cover.
+      return { accountId: user.sub, claims: () => ({ sub: user.sub, ...user.claims }) };
+    },
+
+    scopes: OIDC_SCOPES,
+    claims: {
+      acr: null,
+      amr: null,
+      auth_time: null,
+      iss: null,
+      sid: null,
+      openid: ["sub"],
+      profile: ["name", "given_name", "family_name"],
+      email: ["email", "email_verified"],
+    },
+
+    // Code flow only; asking for `token` or `id_token` gets unsupported_response_type.
+    responseTypes: ["code"],
+    // PKCE for every client, confidential ones included (oidc-provider accepts only S256).
+    pkce: { required: () => true },
+    // Clients must always send redirect_uri, compared by exact string match.
+    allowOmittingSingleRegisteredRedirectUri: false,
+
+    features: {
+      // The built-in development login accepts any username and password: never.
+      devInteractions: { enabled: false },
+      revocation: {
+        enabled: true,
+        // A client may revoke only its own tokens (RFC 7009 §2.1).
+        allowedPolicy(_ctx, client, token) {
+          if (token.clientId !== client.clientId) {
+            throw new errors.InvalidRequest("client is not authorized to revoke the presented token");
+          }
+          return true;
+        },
+      },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource(ctx, form) {
+          const accountId = ctx.oidc.session?.accountId;
+          const user = accountId ? deps.users.findBySub(accountId) : undefined;
+          ctx.type = "html";
+          ctx.body = logoutPage({
+            providerForm: form,
+            ...(user ? { userName: user.claims.name ?? user.username } : {}),
+            ...(ctx.oidc.client?.clientName ? { clientName: ctx.oidc.client.clientName } : {}),
+          });
+        },
+        postLogoutSuccessSource(ctx) {
+          ctx.type = "html";
+          ctx.body = signedOutPage(
+            ctx.oidc.client?.clientName ? { clientName: ctx.oidc.client.clientName } : {},
+          );
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        getResourceServerInfo,
+        // No `resource` at the authorization endpoint means no API access. At the token
+        // endpoint `oneOf` lists the granted resources: returning it unchanged makes a
+        // request that needs one target fail with invalid_target rather than guess.
+        defaultResource: (_ctx, _client, oneOf) => oneOf,
+        // The Token strategy: a code or refresh token exchanged WITHOUT `resource`
+        // yields an access token for the userinfo endpoint (opaque); WITH
+        // `resource=<API>` it yields the API's JWT access token.
+        useGrantedResource: () => false,
+      },
+    },
+
+    /**
+     * Who gets a refresh token on code exchange: every client registered for the
+     * refresh_token grant (web-bff is). The BFF needs one to obtain the API token
+     * (refresh with `resource`) and to keep access tokens short-lived.
+     *
+     * Why not "only with offline_access" (oidc-provider's default)? At the
+     * authorization endpoint oidc-provider follows OpenID Connect Core §11
+     * strictly: it drops `offline_access` from any request whose `prompt` does
+     * not include "consent". A client would have to force the consent screen on
+     * every login to get a refresh token. Instead:
+     * - a normal login (no prompt=consent): the refresh token is bound to the
+     *   person's IdP session (`expiresWithSession`) — signing out at the IdP, or
+     *   the session expiring, ends it;
+     * - a login with prompt=consent that keeps `offline_access`: the person
+     *   consents to offline access on the consent page and the refresh token
+     *   outlives the IdP session (until it expires or is revoked).
+     */
+    issueRefreshToken(_ctx, client) {
+      return client.grantTypeAllowed("refresh_token");
+    },
+    // Every refresh returns a new refresh token; presenting a used one revokes the whole grant.
+    rotateRefreshToken: true,
+
+    // Browsers never call the token, userinfo or revocation endpoints directly: the BFF does.
+    clientBasedCORS: () => false,
+
+    cookies: {
+      keys: config.cookieKeys,
+      names: IDP_COOKIE_NAMES,
+      long: { httpOnly: true, sameSite: "lax", signed: true },
+      short: { httpOnly: true, sameSite: "lax", signed: true },
+    },
+
+    ttl: {
+      AccessToken: config.ttl.accessToken,
+      AuthorizationCode: config.ttl.authorizationCode,
+      IdToken: config.ttl.idToken,
+      // With rotation each new refresh token gets this lifetime again; the Grant's
+      // lifetime is the absolute cap (the grant expires, its tokens stop working).
+      RefreshToken: config.ttl.refreshToken,
+      Session: config.ttl.session,
+      Grant: config.ttl.grant,
+      Interaction: config.ttl.interaction,
+    },
+
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+
+    renderError(ctx, out) {
+      // `out` is oidc-provider's safe summary: for unexpected errors it is a generic
+      // server_error. The error object itself (and its stack) is never shown.
+      ctx.type = "html";
+      ctx.set("Cache-Control", "no-store");
+      const serverError = out.error === "server_error";
+      ctx.body = errorPage({
+        title: serverError ? "Something went wrong" : "This request cannot be completed",
+        message: serverError
+          ? "Something went wrong on our side. Please try again later."
+          : (out.error_description ?? "The request is not valid."),
+        code: out.error,
+      });
+    },
+  };
+}

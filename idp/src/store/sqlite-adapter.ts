@@ -1,0 +1,168 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+
+import type { Adapter, AdapterPayload } from "oidc-provider";
+
+/**
+ * oidc-provider's persistence, on SQLite (`node:sqlite`, built into Node 24).
+ *
+ * oidc-provider stores everything it remembers — sessions, interactions, grants,
+ * authorization codes, access and refresh tokens — through one small interface
+ * (upsert/find/findByUid/findByUserCode/consume/destroy/revokeByGrantId), called
+ * once per model name ("Session", "Grant", "RefreshToken", ...). Each model is a
+ * set of rows in one table here, keyed by (model, id). The payload is stored as
+ * JSON; the few fields the provider looks things up by get their own columns.
+ *
+ * Expiry: `upsert` receives `expiresIn` (seconds). Expired rows are never
+ * returned, and are swept away periodically.
+ */
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS oidc_model (
+    model       TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    grant_id    TEXT,
+    user_code   TEXT,
+    uid         TEXT,
+    expires_at  INTEGER,         -- epoch milliseconds; NULL = does not expire
+    consumed_at INTEGER,         -- epoch seconds; set once a code or token has been used
+    PRIMARY KEY (model, id)
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS oidc_model_grant ON oidc_model (model, grant_id) WHERE grant_id IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS oidc_model_uid ON oidc_model (model, uid) WHERE uid IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS oidc_model_user_code ON oidc_model (model, user_code) WHERE user_code IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS oidc_model_expiry ON oidc_model (expires_at) WHERE expires_at IS NOT NULL;
+`;
+
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+interface Row {
+  payload: string;
+  consumed_at: number | null;
+}
+
+export interface SqliteStore {
+  /** Pass this as oidc-provider's `adapter` configuration. */
+  adapter: (model: string) => Adapter;
+  /** Deletes every expired row now (also runs on open and every 10 minutes). */
+  sweep(): void;
+  close(): void;
+}
+
+/**
+ * Opens (or creates) the SQLite file at `path` — or an in-memory database for
+ * `":memory:"` — and returns an adapter factory for oidc-provider.
+ *
+ * @example
+ * const store = openSqliteStore(".data/idp/oidc.sqlite");
+ * const provider = new Provider(issuer, { adapter: store.adapter, ... });
+ * // on shutdown:
+ * store.close();
+ */
+export function openSqliteStore(path: string, now: () => number = Date.now): SqliteStore {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const db = new DatabaseSync(path);
+  if (path !== ":memory:") {
+    // WAL lets readers and the writer proceed together; a crash loses at most the last commit.
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+  }
+  db.exec("PRAGMA busy_timeout = 5000;");
+  db.exec(SCHEMA);
+
+  const statements = {
+    upsert: db.prepare(`
+      INSERT INTO oidc_model (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
+      VALUES (:model, :id, :payload, :grantId, :userCode, :uid, :expiresAt, :consumedAt)
+      ON CONFLICT (model, id) DO UPDATE SET
+        payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
+        uid = excluded.uid, expires_at = excluded.expires_at, consumed_at = excluded.consumed_at`),
+    find: db.prepare(`
+      SELECT payload, consumed_at FROM oidc_model
+      WHERE model = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)`),
+    findByUid: db.prepare(`
+      SELECT payload, consumed_at FROM oidc_model
+      WHERE model = ? AND uid = ? AND (expires_at IS NULL OR expires_at > ?)`),
+    findByUserCode: db.prepare(`
+      SELECT payload, consumed_at FROM oidc_model
+      WHERE model = ? AND user_code = ? AND (expires_at IS NULL OR expires_at > ?)`),
+    consume: db.prepare("UPDATE oidc_model SET consumed_at = ? WHERE model = ? AND id = ?"),
+    destroy: db.prepare("DELETE FROM oidc_model WHERE model = ? AND id = ?"),
+    revokeByGrantId: db.prepare("DELETE FROM oidc_model WHERE model = ? AND grant_id = ?"),
+    sweep: db.prepare("DELETE FROM oidc_model WHERE expires_at IS NOT NULL AND expires_at <= ?"),
+  } satisfies Record<string, StatementSync>;
+
+  function toPayload(row: unknown): AdapterPayload | undefined {
+    if (!row) return undefined;
+    const { payload, consumed_at } = row as Row;
+    const parsed = JSON.parse(payload) as AdapterPayload;
+    // oidc-provider reads `consumed` to detect a code or refresh token used twice.
+    return consumed_at === null ? parsed : { ...parsed, consumed: consumed_at };
+  }
+
+  class SqliteAdapter implements Adapter {
+    readonly model: string;
+
+    constructor(model: string) {
+      this.model = model;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      statements.upsert.run({
+        model: this.model,
+        id,
+        payload: JSON.stringify(payload),
+        grantId: typeof payload.grantId === "string" ? payload.grantId : null,
+        userCode: typeof payload.userCode === "string" ? payload.userCode : null,
+        // Sessions are also looked up by their uid (the `sid` put in ID tokens).
+        uid: this.model === "Session" && typeof payload.uid === "string" ? payload.uid : null,
+        expiresAt: typeof expiresIn === "number" ? now() + expiresIn * 1000 : null,
+        consumedAt: typeof payload.consumed === "number" ? payload.consumed : null,
+      });
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      return toPayload(statements.find.get(this.model, id, now()));
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return toPayload(statements.findByUid.get(this.model, uid, now()));
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return toPayload(statements.findByUserCode.get(this.model, userCode, now()));
+    }
+
+    async consume(id: string): Promise<void> {
+      statements.consume.run(Math.floor(now() / 1000), this.model, id);
+    }
+
+    async destroy(id: string): Promise<void> {
+      statements.destroy.run(this.model, id);
+    }
+
+    // Called by oidc-provider once per model when a grant is revoked (logout,
+    // revocation, a refresh token or code used twice): every token of this
+    // model issued under that grant goes.
+    async revokeByGrantId(grantId: string): Promise<void> {
+      statements.revokeByGrantId.run(this.model, grantId);
+    }
+  }
+
+  const sweep = () => {
+    statements.sweep.run(now());
+  };
+  sweep();
+  const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
+  timer.unref();
+
+  return {
+    adapter: (model) => new SqliteAdapter(model),
+    sweep,
+    close() {
+      clearInterval(timer);
+      if (db.isOpen) db.close();
+    },
+  };
+}
