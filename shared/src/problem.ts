@@ -9,6 +9,8 @@ export interface Problem {
   status: number;
   detail?: string;
   code: ProblemCode;
+  /** Per-field messages when a request body was refused (`invalid_request`), e.g. `{ email: "Email is not valid." }`. */
+  errors?: Record<string, string>;
 }
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";

@@ -1,0 +1,118 @@
+import { errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+
+import { ApiError } from "../errors.ts";
+
+/** Who is calling, from a validated access token. */
+export interface Principal {
+  /** The token's `sub`: a user, or the client itself (client credentials). */
+  subject: string;
+  clientId: string;
+  scopes: ReadonlySet<string>;
+  /**
+   * The user the token was issued for, or null when a client acts on its own
+   * behalf. RFC 9068 §2.2 gives such tokens `sub` = the client's id.
+   */
+  user: string | null;
+}
+
+export type TokenVerifier = (token: string) => Promise<Principal>;
+
+export const DEFAULT_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"];
+
+// Asymmetric only: an HS* key would be the IdP's public key bytes used as a shared secret,
+// the classic algorithm-confusion forgery. "none" is never a signature.
+const ASYMMETRIC = new Set([
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+]);
+
+export interface TokenVerifierOptions {
+  issuer: string;
+  audience: string;
+  algorithms: string[];
+  clockToleranceSeconds: number;
+  getKey: JWTVerifyGetKey;
+  now: () => number;
+}
+
+/** Throws an `invalid_config` ApiError unless every algorithm is an asymmetric JWS algorithm. */
+export function checkAlgorithms(algorithms: string[]): void {
+  const refused = algorithms.filter((alg) => !ASYMMETRIC.has(alg));
+  if (algorithms.length === 0 || refused.length > 0) {
+    throw new ApiError(
+      "invalid_config",
+      `Access token algorithms must be asymmetric JWS algorithms (refused: ${refused.join(", ") || "an empty list"}).`,
+    );
+  }
+}
+
+/**
+ * Validates an RFC 9068 JWT access token: signature by one of the issuer's keys
+ * with an allowed algorithm, `typ` at+jwt (so an ID token or any other JWT the
+ * IdP signs is not accepted as an access token), `iss`, `aud`, `exp`, and the
+ * claims the API relies on. Any failure is an `invalid_token` ApiError whose
+ * message says what was wrong, never how to forge a better one.
+ */
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  checkAlgorithms(options.algorithms);
+
+  return async function verifyAccessToken(token) {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, options.getKey, {
+        algorithms: options.algorithms,
+        issuer: options.issuer,
+        audience: options.audience,
+        typ: "at+jwt",
+        clockTolerance: options.clockToleranceSeconds,
+        requiredClaims: ["exp", "iat", "sub", "client_id"],
+        currentDate: new Date(options.now()),
+      }));
+    } catch (error) {
+      if (error instanceof errors.JOSEError) {
+        throw new ApiError("invalid_token", describe(error), { cause: error });
+      }
+      throw error;
+    }
+
+    const { sub, client_id: clientId, scope } = payload;
+    if (typeof sub !== "string" || sub === "" || typeof clientId !== "string" || clientId === "") {
+      throw new ApiError("invalid_token", "The access token's sub or client_id is not a string.");
+    }
+    if (scope !== undefined && typeof scope !== "string") {
+      throw new ApiError("invalid_token", "The access token's scope is not a string.");
+    }
+    return {
+      subject: sub,
+      clientId,
+      scopes: new Set((scope ?? "").split(" ").filter((s) => s !== "")),
+      user: sub === clientId ? null : sub,
+    };
+  };
+}
+
+/** A caller-facing reason, in our words: jose's messages contain quotes RFC 6750 does not allow. */
+function describe(error: InstanceType<typeof errors.JOSEError>): string {
+  if (error instanceof errors.JWTExpired) return "The access token expired.";
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === "typ") return "The token is not an access token (typ must be at+jwt).";
+    if (error.reason === "missing") return `The access token has no ${error.claim} claim.`;
+    return `The access token's ${error.claim} claim is not valid.`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return "The access token's signing algorithm is not allowed.";
+  if (error instanceof errors.JWKSNoMatchingKey) return "The access token was signed by an unknown key.";
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return "The access token's signature is not valid.";
+  }
+  return "The access token is malformed.";
+}
