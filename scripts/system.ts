@@ -86,6 +86,8 @@ export function systemEnvironment(
     bff: {
       BFF_PORT: "3000",
       BFF_MODE: "development",
+      // The embedded IdP speaks plain http on loopback; the BFF refuses that unless told, loudly.
+      BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER: "true",
       BFF_ISSUER: ADDRESSES.idp,
       BFF_CLIENT_ID: "web-bff",
       BFF_CLIENT_SECRET: secrets.webBffClientSecret,

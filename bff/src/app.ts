@@ -1,0 +1,159 @@
+/**
+ * `createBff(config)`: the backend-for-frontend as a Hono app. It never
+ * listens and never reads the environment (`server.ts` does), so another
+ * project can mount it, and tests can drive it in-process.
+ *
+ * Read the routes in this order to follow the protocol:
+ *   routes/login.ts     login and callback (code flow + PKCE, state, nonce, iss)
+ *   routes/session.ts   what the SPA may know
+ *   routes/api-proxy.ts the API calls, with refresh (session/sessions.ts, session/refresh.ts)
+ *   routes/logout.ts    revocation and RP-initiated logout
+ */
+import { API_PREFIX, BFF_ROUTES } from "@oidc-bff/shared";
+import { Hono } from "hono";
+
+import { type BffConfig, resolveConfig } from "./config.ts";
+import { BffError, problemResponse } from "./errors.ts";
+import { type BffLogger, consoleLogger, describeError } from "./logger.ts";
+import { createOidcClient } from "./oidc/client.ts";
+import { errorPage, PAGE_CSP } from "./pages.ts";
+import { apiProxyRoutes } from "./routes/api-proxy.ts";
+import { loginRoutes } from "./routes/login.ts";
+import { END_SESSION_ROUTE, logoutRoutes } from "./routes/logout.ts";
+import { sessionRoutes } from "./routes/session.ts";
+import { spaRoutes } from "./routes/spa.ts";
+import type { BffServices } from "./services.ts";
+import { createLoginTransactions } from "./session/login-transactions.ts";
+import { createLogoutTickets } from "./session/logout-ticket.ts";
+import { createRefresher } from "./session/refresh.ts";
+import { createSealer } from "./session/seal.ts";
+import { createSessionCookie } from "./session/session-cookie.ts";
+import { createSessions } from "./session/sessions.ts";
+import { MemorySessionStore, type SessionStore } from "./session/store.ts";
+
+export interface BffDeps {
+  /** Every outgoing request (IdP and API) goes through it. Default: globalThis.fetch. */
+  fetch?: typeof fetch;
+  /** Where ended sessions are recorded. Default: in this process's memory. */
+  store?: SessionStore;
+  /** Milliseconds since the epoch. Default: Date.now. */
+  now?: () => number;
+  logger?: BffLogger;
+}
+
+/** Routes a person reaches by navigating (not by fetch): failures there get a page, not JSON. */
+const PAGE_ROUTES = new Set<string>([BFF_ROUTES.login, BFF_ROUTES.callback, END_SESSION_ROUTE]);
+
+const ALLOWED_METHODS: Record<string, string[]> = {
+  [BFF_ROUTES.login]: ["GET"],
+  [BFF_ROUTES.callback]: ["GET"],
+  [BFF_ROUTES.session]: ["GET"],
+  [BFF_ROUTES.logout]: ["POST"],
+  [END_SESSION_ROUTE]: ["GET"],
+};
+
+const PAGE_TITLES: Partial<Record<BffError["code"], string>> = {
+  login_failed: "Sign-in failed",
+  idp_unavailable: "The sign-in service is unavailable",
+  invalid_request: "This request cannot be handled",
+};
+
+/**
+ * @example
+ * const bff = createBff({
+ *   issuer: "https://id.example.com",
+ *   clientId: "web-bff",
+ *   clientSecret: process.env.CLIENT_SECRET,
+ *   redirectUri: "https://app.example.com/bff/callback",
+ *   postLogoutRedirectUri: "https://app.example.com/",
+ *   apiBaseUrl: "https://api.example.com",
+ *   cookieSecrets: [process.env.COOKIE_SECRET],
+ * });
+ * app.route("/", bff);
+ */
+export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
+  const config = resolveConfig(input);
+  const now = deps.now ?? Date.now;
+  const logger = deps.logger ?? consoleLogger;
+  const fetchImpl = deps.fetch ?? ((request, init) => globalThis.fetch(request, init));
+  const lifetimes = {
+    absoluteSeconds: config.sessionAbsoluteLifetimeSeconds,
+    idleSeconds: config.sessionIdleTimeoutSeconds,
+  };
+
+  const sealer = createSealer(config.cookieSecrets);
+  const oidc = createOidcClient(config, fetchImpl, now);
+  const services: BffServices = {
+    config,
+    oidc,
+    logins: createLoginTransactions(sealer, now),
+    tickets: createLogoutTickets(sealer, now),
+    sessions: createSessions({
+      cookie: createSessionCookie(sealer, lifetimes, now),
+      store: deps.store ?? new MemorySessionStore({ now }),
+      refresher: createRefresher(now),
+      oidc,
+      lifetimes,
+      refreshLeewaySeconds: config.refreshLeewaySeconds,
+      logger,
+      now,
+    }),
+    logger,
+    fetch: fetchImpl,
+    now,
+  };
+
+  const app = new Hono();
+
+  app.use(async (c, next) => {
+    await next();
+    c.header("x-content-type-options", "nosniff");
+    c.header("referrer-policy", "same-origin");
+  });
+
+  app.route("/", loginRoutes(services));
+  app.route("/", sessionRoutes(services));
+  app.route("/", logoutRoutes(services));
+  app.route("/", apiProxyRoutes(services));
+  for (const [path, allow] of Object.entries(ALLOWED_METHODS)) {
+    app.all(path, () => {
+      throw new BffError("method_not_allowed", "This route does not support this method.", { allow });
+    });
+  }
+  app.all("/bff/*", () => {
+    throw new BffError("not_found", "No such route.");
+  });
+  if (config.spaDir) app.route("/", spaRoutes(config.spaDir));
+
+  app.notFound(() => problemResponse(new BffError("not_found", "No such route.")));
+
+  app.onError((error, c) => {
+    const known =
+      error instanceof BffError
+        ? error
+        : new BffError("internal_error", "unexpected error", { cause: error });
+    if (known.status >= 500) logger.error(`${c.req.method} ${c.req.path}: ${describeError(error)}`);
+    else logger.info(`${c.req.method} ${c.req.path}: ${describeError(error)}`);
+
+    const response = problemResponse(known);
+    // Cookies set or cleared before the failure still apply (a dead session's cookie is deleted).
+    for (const cookie of c.res.headers.getSetCookie()) response.headers.append("set-cookie", cookie);
+    if (!PAGE_ROUTES.has(c.req.path)) return response;
+
+    const page = errorPage({
+      title: PAGE_TITLES[known.code] ?? "Something went wrong",
+      message:
+        known.status >= 500 && known.code !== "idp_unavailable"
+          ? "Something went wrong on our side."
+          : known.message,
+      action: { href: BFF_ROUTES.login, label: "Try signing in again" },
+    });
+    response.headers.set("content-type", "text/html; charset=utf-8");
+    response.headers.set("content-security-policy", PAGE_CSP);
+    return new Response(page, { status: known.status, headers: response.headers });
+  });
+
+  return app;
+}
+
+export { API_PREFIX };

@@ -1,0 +1,235 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+import { BFF_ROUTES } from "@oidc-bff/shared";
+
+import { BffError } from "./errors.ts";
+
+export type BffMode = "development" | "test" | "production";
+
+/** What `createBff` needs. Everything the BFF knows about the IdP comes from `issuer` by discovery. */
+export interface BffConfig {
+  /** The OpenID Provider's issuer identifier; discovery at `<issuer>/.well-known/openid-configuration`. */
+  issuer: string;
+  /** A confidential client registered at the provider (client_secret_basic). */
+  clientId: string;
+  clientSecret: string;
+  /** Registered exactly at the provider; its path must be `/bff/callback`. Its origin is the BFF's own origin. */
+  redirectUri: string;
+  /** Where the provider sends the browser after logout; registered there too. */
+  postLogoutRedirectUri: string;
+  /** Where `/api/*` is forwarded: `/api/contacts` → `<apiBaseUrl>/contacts`. */
+  apiBaseUrl: string;
+  /** Secrets sealing the cookies, each at least 32 characters. The first seals; all unseal (rotation). */
+  cookieSecrets: string[];
+  /** Space-separated scopes of the authorization request. Default DEFAULT_SCOPES. */
+  scopes?: string;
+  /**
+   * RFC 8707 resource indicator of the API. When set, the API's access token is
+   * obtained by a refresh with `resource` (docs/decisions/002). Leave unset for
+   * providers without resource indicators: the code-exchange token is then the API token.
+   */
+  resource?: string;
+  /** Default "production", the strictest. */
+  mode?: BffMode;
+  /** The session ends this long after login, whatever happens. Default 12 h. */
+  sessionAbsoluteLifetimeSeconds?: number;
+  /** The session ends after this long without a request. Default 1 h. */
+  sessionIdleTimeoutSeconds?: number;
+  /** Refresh the access token when it expires within this many seconds. Default 30. */
+  refreshLeewaySeconds?: number;
+  /** How long the proxy waits for the API's response headers. Default 10000. */
+  apiTimeoutMs?: number;
+  /** A built SPA to serve (static files, index.html fallback). */
+  spaDir?: string;
+  /**
+   * Lets the BFF talk to an issuer over plain http — only on a loopback host,
+   * only outside production. For a local IdP during development and tests.
+   * Tokens and the client secret travel unencrypted: never anywhere else.
+   */
+  dangerouslyAllowInsecureHttpIssuer?: boolean;
+}
+
+export const DEFAULT_SCOPES = "openid profile email offline_access contacts:read contacts:write";
+
+/** The configuration after validation, with defaults applied and URLs parsed. */
+export interface ResolvedBffConfig {
+  issuer: URL;
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  postLogoutRedirectUri: string;
+  apiBaseUrl: URL;
+  cookieSecrets: string[];
+  scopes: string[];
+  resource: string | undefined;
+  mode: BffMode;
+  sessionAbsoluteLifetimeSeconds: number;
+  sessionIdleTimeoutSeconds: number;
+  refreshLeewaySeconds: number;
+  apiTimeoutMs: number;
+  spaDir: string | undefined;
+  allowInsecureHttpIssuer: boolean;
+  /** The origin the browser sees the BFF on (from redirectUri): CSRF checks compare `Origin` with it. */
+  ownOrigin: string;
+}
+
+export interface ConfigProblem {
+  field: keyof BffConfig;
+  message: string;
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+const MODES: BffMode[] = ["development", "test", "production"];
+export const MIN_COOKIE_SECRET_LENGTH = 32;
+
+function httpUrl(value: unknown): URL | undefined {
+  if (typeof value !== "string") return undefined;
+  const url = URL.parse(value);
+  return url && (url.protocol === "http:" || url.protocol === "https:") ? url : undefined;
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
+}
+
+/**
+ * Every problem with a configuration, each naming its field. Empty when the
+ * configuration is usable. `server.ts` maps the fields to environment variables.
+ */
+export function validateConfig(config: BffConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (field: keyof BffConfig, message: string) => problems.push({ field, message });
+
+  const mode = config.mode ?? "production";
+  if (!MODES.includes(mode)) add("mode", `must be one of ${MODES.join(", ")} (got "${String(mode)}")`);
+
+  // An https URL, or http on a loopback host: OAuth 2.0 Security BCP (RFC 9700) §2.6, RFC 8252 §8.3.
+  const secureOrLoopback = (field: keyof BffConfig, value: unknown): URL | undefined => {
+    const url = httpUrl(value);
+    if (!url) {
+      add(field, `must be an absolute http(s) URL (got "${String(value ?? "")}")`);
+      return undefined;
+    }
+    if (url.hash) add(field, "must not have a fragment");
+    if (url.protocol === "http:" && !LOOPBACK_HOSTS.has(url.hostname)) {
+      add(field, "must use https (http is only allowed on localhost / 127.0.0.1 / [::1])");
+    }
+    return url;
+  };
+
+  const issuer = httpUrl(config.issuer);
+  if (!issuer) add("issuer", `must be an absolute http(s) URL (got "${String(config.issuer ?? "")}")`);
+  else {
+    if (issuer.search || issuer.hash) add("issuer", "must have no query and no fragment");
+    if (issuer.protocol === "http:") {
+      // OpenID Connect Discovery §4.3 needs the exact issuer; over http anyone on the
+      // path could impersonate it. Only a local development IdP may use it.
+      if (mode === "production") add("issuer", "must use https in production mode");
+      else if (!LOOPBACK_HOSTS.has(issuer.hostname)) add("issuer", "http is only allowed on a loopback host");
+      else if (config.dangerouslyAllowInsecureHttpIssuer !== true) {
+        add("issuer", "uses http: set dangerouslyAllowInsecureHttpIssuer (development and tests only)");
+      }
+    }
+  }
+
+  if (typeof config.clientId !== "string" || config.clientId === "") add("clientId", "is required");
+  if (typeof config.clientSecret !== "string" || config.clientSecret === "") {
+    add("clientSecret", "is required");
+  }
+
+  const redirect = secureOrLoopback("redirectUri", config.redirectUri);
+  if (redirect && redirect.pathname !== BFF_ROUTES.callback) {
+    add(
+      "redirectUri",
+      `must end in ${BFF_ROUTES.callback}, the BFF's callback route (got "${redirect.pathname}")`,
+    );
+  }
+  if (redirect?.search) add("redirectUri", "must have no query");
+  secureOrLoopback("postLogoutRedirectUri", config.postLogoutRedirectUri);
+
+  const api = httpUrl(config.apiBaseUrl);
+  if (!api) add("apiBaseUrl", `must be an absolute http(s) URL (got "${String(config.apiBaseUrl ?? "")}")`);
+  else if (api.search || api.hash || api.username || api.password) {
+    add("apiBaseUrl", "must have no query, fragment or credentials");
+  }
+
+  if (!Array.isArray(config.cookieSecrets) || config.cookieSecrets.length === 0) {
+    add("cookieSecrets", "at least one secret is required");
+  } else {
+    config.cookieSecrets.forEach((secret, index) => {
+      if (typeof secret !== "string" || secret.length < MIN_COOKIE_SECRET_LENGTH) {
+        add(
+          "cookieSecrets",
+          `secret #${index + 1} must be at least ${MIN_COOKIE_SECRET_LENGTH} characters (has ${typeof secret === "string" ? secret.length : 0})`,
+        );
+      }
+    });
+    if (new Set(config.cookieSecrets).size !== config.cookieSecrets.length) {
+      add("cookieSecrets", "secrets must be different from each other");
+    }
+  }
+
+  const scopes = (config.scopes ?? DEFAULT_SCOPES).split(" ").filter(Boolean);
+  if (!scopes.includes("openid")) add("scopes", 'must include "openid" (this is an OpenID Connect client)');
+
+  if (config.resource !== undefined) {
+    const resource = URL.parse(config.resource);
+    // RFC 8707 §2: an absolute URI without a fragment.
+    if (!resource || resource.hash) add("resource", "must be an absolute URI without a fragment");
+  }
+
+  const absolute = config.sessionAbsoluteLifetimeSeconds ?? 12 * 3600;
+  const idle = config.sessionIdleTimeoutSeconds ?? 3600;
+  if (!isPositiveInteger(absolute)) add("sessionAbsoluteLifetimeSeconds", "must be a positive whole number");
+  if (!isPositiveInteger(idle)) add("sessionIdleTimeoutSeconds", "must be a positive whole number");
+  else if (isPositiveInteger(absolute) && idle > absolute) {
+    add("sessionIdleTimeoutSeconds", "must not exceed sessionAbsoluteLifetimeSeconds");
+  }
+  const leeway = config.refreshLeewaySeconds ?? 30;
+  if (!(Number.isSafeInteger(leeway) && leeway >= 0))
+    add("refreshLeewaySeconds", "must be a whole number >= 0");
+  if (!isPositiveInteger(config.apiTimeoutMs ?? 10_000))
+    add("apiTimeoutMs", "must be a positive whole number");
+
+  if (config.spaDir !== undefined && !existsSync(join(config.spaDir, "index.html"))) {
+    add("spaDir", `must be a directory holding index.html (looked in "${config.spaDir}")`);
+  }
+
+  return problems;
+}
+
+/**
+ * Validates a configuration and applies the defaults, or throws one
+ * `BffError("invalid_config")` that lists every problem.
+ */
+export function resolveConfig(config: BffConfig): ResolvedBffConfig {
+  const problems = validateConfig(config);
+  if (problems.length > 0) {
+    throw new BffError(
+      "invalid_config",
+      `Invalid BFF configuration:\n  - ${problems.map((p) => `${p.field} ${p.message}`).join("\n  - ")}`,
+    );
+  }
+  const mode = config.mode ?? "production";
+  const issuer = new URL(config.issuer);
+  return {
+    issuer,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    redirectUri: config.redirectUri,
+    postLogoutRedirectUri: config.postLogoutRedirectUri,
+    apiBaseUrl: new URL(config.apiBaseUrl),
+    cookieSecrets: [...config.cookieSecrets],
+    scopes: (config.scopes ?? DEFAULT_SCOPES).split(" ").filter(Boolean),
+    resource: config.resource,
+    mode,
+    sessionAbsoluteLifetimeSeconds: config.sessionAbsoluteLifetimeSeconds ?? 12 * 3600,
+    sessionIdleTimeoutSeconds: config.sessionIdleTimeoutSeconds ?? 3600,
+    refreshLeewaySeconds: config.refreshLeewaySeconds ?? 30,
+    apiTimeoutMs: config.apiTimeoutMs ?? 10_000,
+    spaDir: config.spaDir,
+    allowInsecureHttpIssuer: issuer.protocol === "http:",
+    ownOrigin: new URL(config.redirectUri).origin,
+  };
+}

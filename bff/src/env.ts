@@ -1,0 +1,104 @@
+import { resolve } from "node:path";
+
+import { type BffConfig, type BffMode, validateConfig } from "./config.ts";
+import { BffError } from "./errors.ts";
+
+export interface BffServerSettings {
+  config: BffConfig;
+  host: string;
+  port: number;
+}
+
+/** Each configuration field and the environment variable that sets it. */
+const VARIABLES: Record<keyof BffConfig, string> = {
+  issuer: "BFF_ISSUER",
+  clientId: "BFF_CLIENT_ID",
+  clientSecret: "BFF_CLIENT_SECRET",
+  redirectUri: "BFF_REDIRECT_URI",
+  postLogoutRedirectUri: "BFF_POST_LOGOUT_REDIRECT_URI",
+  apiBaseUrl: "BFF_API_BASE_URL",
+  cookieSecrets: "BFF_COOKIE_SECRETS",
+  scopes: "BFF_SCOPES",
+  resource: "BFF_RESOURCE",
+  mode: "BFF_MODE",
+  sessionAbsoluteLifetimeSeconds: "BFF_SESSION_LIFETIME_SECONDS",
+  sessionIdleTimeoutSeconds: "BFF_SESSION_IDLE_TIMEOUT_SECONDS",
+  refreshLeewaySeconds: "BFF_REFRESH_LEEWAY_SECONDS",
+  apiTimeoutMs: "BFF_API_TIMEOUT_MS",
+  spaDir: "BFF_SPA_DIR",
+  dangerouslyAllowInsecureHttpIssuer: "BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER",
+};
+
+/**
+ * Reads the BFF_* environment variables, or throws one `invalid_config`
+ * BffError naming every missing or bad variable, so that one restart shows
+ * them all. Required: BFF_ISSUER, BFF_CLIENT_ID, BFF_CLIENT_SECRET,
+ * BFF_REDIRECT_URI, BFF_POST_LOGOUT_REDIRECT_URI, BFF_API_BASE_URL,
+ * BFF_COOKIE_SECRETS (comma-separated, newest first). Optional: the rest of
+ * VARIABLES, and BFF_PORT (3000), BFF_HOST (localhost).
+ */
+export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSettings {
+  const problems: string[] = [];
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === "" ? undefined : value;
+  };
+  const whole = (name: string): number | undefined => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) problems.push(`${name} must be a whole number (got "${value}")`);
+    return Number(value);
+  };
+
+  const mode = (text("BFF_MODE") ?? "production") as BffMode;
+  const insecure = text("BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER");
+  if (insecure !== undefined && insecure !== "true" && insecure !== "false") {
+    problems.push(`BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER must be true or false (got "${insecure}")`);
+  }
+  if (insecure === "true" && mode === "production") {
+    problems.push("BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER only works with BFF_MODE=development or test");
+  }
+  const spaDir = text("BFF_SPA_DIR");
+
+  const config: BffConfig = {
+    issuer: text("BFF_ISSUER") ?? "",
+    clientId: text("BFF_CLIENT_ID") ?? "",
+    clientSecret: text("BFF_CLIENT_SECRET") ?? "",
+    redirectUri: text("BFF_REDIRECT_URI") ?? "",
+    postLogoutRedirectUri: text("BFF_POST_LOGOUT_REDIRECT_URI") ?? "",
+    apiBaseUrl: text("BFF_API_BASE_URL") ?? "",
+    cookieSecrets: (text("BFF_COOKIE_SECRETS") ?? "")
+      .split(",")
+      .map((secret) => secret.trim())
+      .filter(Boolean),
+    mode,
+  };
+  const optional = {
+    scopes: text("BFF_SCOPES"),
+    resource: text("BFF_RESOURCE"),
+    sessionAbsoluteLifetimeSeconds: whole("BFF_SESSION_LIFETIME_SECONDS"),
+    sessionIdleTimeoutSeconds: whole("BFF_SESSION_IDLE_TIMEOUT_SECONDS"),
+    refreshLeewaySeconds: whole("BFF_REFRESH_LEEWAY_SECONDS"),
+    apiTimeoutMs: whole("BFF_API_TIMEOUT_MS"),
+    spaDir: spaDir === undefined ? undefined : resolve(spaDir),
+    dangerouslyAllowInsecureHttpIssuer: insecure === "true" ? true : undefined,
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== undefined) (config as unknown as Record<string, unknown>)[key] = value;
+  }
+
+  for (const problem of validateConfig(config)) {
+    // A secret's value never appears in a message, only its variable's name.
+    problems.push(`${VARIABLES[problem.field]} ${problem.message}`);
+  }
+
+  const portText = text("BFF_PORT") ?? "3000";
+  const port = /^\d+$/.test(portText) ? Number(portText) : Number.NaN;
+  if (!Number.isInteger(port) || port > 65535)
+    problems.push(`BFF_PORT must be a port number (got "${portText}")`);
+
+  if (problems.length > 0) {
+    throw new BffError("invalid_config", `The BFF cannot start:\n  - ${problems.join("\n  - ")}`);
+  }
+  return { config, host: text("BFF_HOST") ?? "localhost", port };
+}

@@ -1,0 +1,10 @@
+/**
+ * The BFF as a library: mount `createBff(config)` in any Hono app, or call its
+ * `fetch` from any server that speaks the Fetch API.
+ */
+export { type BffDeps, createBff } from "./app.ts";
+export { type BffConfig, type BffMode, DEFAULT_SCOPES, validateConfig } from "./config.ts";
+export { BffError, type BffErrorCode } from "./errors.ts";
+export { type BffLogger, consoleLogger, silentLogger } from "./logger.ts";
+export { LOGIN_COOKIE, SESSION_COOKIE } from "./session/cookies.ts";
+export { MemorySessionStore, type SessionStore } from "./session/store.ts";

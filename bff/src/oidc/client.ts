@@ -1,0 +1,282 @@
+/**
+ * The OpenID Connect client: the only module that imports oauth4webapi. Each
+ * method is one step of the protocol, and each turns the library's errors into
+ * a BffError the routes can answer with. Nothing here is specific to our IdP:
+ * every endpoint comes from the provider's discovery document.
+ */
+import * as oauth from "oauth4webapi";
+
+import type { ResolvedBffConfig } from "../config.ts";
+import { BffError } from "../errors.ts";
+
+/** The tokens of one token endpoint response, with the expiry made absolute. */
+export interface TokenSet {
+  accessToken: string;
+  /** ms since the epoch. */
+  accessTokenExpiresAt: number;
+  scopes: string[];
+  refreshToken: string | undefined;
+  idToken: string | undefined;
+  /** Validated claims of `idToken`, when the response had one. */
+  idTokenClaims: Record<string, unknown> | undefined;
+}
+
+/** What the browser must carry to `/bff/callback` and back: kept sealed in the login cookie. */
+export interface AuthorizationRequest {
+  url: URL;
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+}
+
+export interface OidcClient {
+  /** Builds the authorization request (RFC 6749 §4.1.1) with PKCE S256, state and nonce. */
+  authorizationRequest(options: { scopes: string[]; prompt?: string }): Promise<AuthorizationRequest>;
+  /**
+   * Validates the authorization response (state, RFC 9207 `iss`), redeems the
+   * code with the PKCE verifier and validates the ID token, nonce included.
+   */
+  redeemCode(
+    callbackUrl: URL,
+    expected: { state: string; nonce: string; codeVerifier: string },
+  ): Promise<TokenSet>;
+  /** Calls the UserInfo endpoint and checks that its `sub` is the ID token's (OpenID Connect Core §5.3.2). */
+  userinfo(accessToken: string, expectedSub: string): Promise<Record<string, unknown>>;
+  /** Uses a refresh token (RFC 6749 §6), with `resource` when configured (RFC 8707 §2.2). */
+  refresh(refreshToken: string): Promise<TokenSet>;
+  /** Revokes a refresh token (RFC 7009); a provider without a revocation endpoint is skipped. */
+  revoke(refreshToken: string): Promise<void>;
+  /** The RP-initiated logout URL, or undefined when the provider has no end-session endpoint. */
+  endSessionUrl(idToken: string, postLogoutRedirectUri: string): Promise<URL | undefined>;
+}
+
+/** How long discovery is trusted before it is fetched again. */
+const DISCOVERY_TTL_MS = 10 * 60 * 1000;
+
+/** The error codes of an authorization response that mean "a person must interact" (OIDC Core §3.1.2.6). */
+export const INTERACTION_REQUIRED = new Set(["login_required", "consent_required", "interaction_required"]);
+
+/** Thrown when the person (or the IdP) ended the login at the authorization endpoint. */
+export class AuthorizationDenied extends BffError {
+  readonly error: string;
+  constructor(error: string, description: string | undefined) {
+    super("login_failed", describeAuthorizationError(error, description));
+    this.error = error;
+  }
+}
+
+function describeAuthorizationError(error: string, description: string | undefined): string {
+  if (error === "access_denied") return "The sign-in was cancelled or access was not allowed.";
+  if (INTERACTION_REQUIRED.has(error)) return "You need to sign in at the identity provider.";
+  // The provider's description is shown as text, never as HTML, and only after our own sentence.
+  return `The identity provider refused the sign-in (${error}${description ? `: ${description}` : ""}).`;
+}
+
+export function createOidcClient(
+  config: ResolvedBffConfig,
+  fetchImpl: typeof fetch,
+  now: () => number,
+): OidcClient {
+  const client: oauth.Client = { client_id: config.clientId };
+  const clientAuth = oauth.ClientSecretBasic(config.clientSecret);
+  // Every request to the provider: through the injected fetch, and over plain http only when
+  // the configuration allowed it (development and test, loopback only; see config.ts).
+  const http = {
+    [oauth.customFetch]: fetchImpl,
+    ...(config.allowInsecureHttpIssuer ? { [oauth.allowInsecureRequests]: true } : {}),
+  };
+
+  let discovered: { as: oauth.AuthorizationServer; at: number } | undefined;
+  let pending: Promise<oauth.AuthorizationServer> | undefined;
+
+  /** The provider's metadata, fetched on first use and cached; failures are not cached. */
+  function metadata(): Promise<oauth.AuthorizationServer> {
+    if (discovered && now() - discovered.at < DISCOVERY_TTL_MS) return Promise.resolve(discovered.as);
+    pending ??= (async () => {
+      try {
+        const response = await oauth.discoveryRequest(config.issuer, { ...http, algorithm: "oidc" });
+        // Checks that the document names exactly our issuer (OpenID Connect Discovery §4.3).
+        const as = await oauth.processDiscoveryResponse(config.issuer, response);
+        discovered = { as, at: now() };
+        return as;
+      } catch (error) {
+        throw asBffError(error, "discovery");
+      } finally {
+        pending = undefined;
+      }
+    })();
+    return pending;
+  }
+
+  function toTokenSet(response: oauth.TokenEndpointResponse): TokenSet {
+    const claims = oauth.getValidatedIdTokenClaims(response);
+    return {
+      accessToken: response.access_token,
+      // A provider that omits expires_in gets a short, safe guess: refreshed again soon.
+      accessTokenExpiresAt: now() + (response.expires_in ?? 300) * 1000,
+      scopes: response.scope?.split(" ").filter(Boolean) ?? [],
+      refreshToken: response.refresh_token,
+      idToken: response.id_token,
+      idTokenClaims: claims ? { ...claims } : undefined,
+    };
+  }
+
+  return {
+    async authorizationRequest({ scopes, prompt }) {
+      const as = await metadata();
+      if (!as.authorization_endpoint)
+        throw new BffError("idp_unavailable", "The provider has no authorization endpoint.");
+      const codeVerifier = oauth.generateRandomCodeVerifier();
+      const state = oauth.generateRandomState();
+      const nonce = oauth.generateRandomNonce();
+      const url = new URL(as.authorization_endpoint);
+      url.searchParams.set("client_id", config.clientId);
+      url.searchParams.set("redirect_uri", config.redirectUri);
+      url.searchParams.set("response_type", "code");
+      url.searchParams.set("scope", scopes.join(" "));
+      url.searchParams.set("state", state);
+      url.searchParams.set("nonce", nonce);
+      url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(codeVerifier));
+      url.searchParams.set("code_challenge_method", "S256");
+      if (config.resource) url.searchParams.set("resource", config.resource);
+      if (prompt) url.searchParams.set("prompt", prompt);
+      return { url, state, nonce, codeVerifier };
+    },
+
+    async redeemCode(callbackUrl, expected) {
+      const as = await metadata();
+      let parameters: URLSearchParams;
+      try {
+        // Checks state, and `iss` whenever the provider says it sends one (RFC 9207 §2.4).
+        parameters = oauth.validateAuthResponse(as, client, callbackUrl, expected.state);
+      } catch (error) {
+        if (error instanceof oauth.AuthorizationResponseError) {
+          throw new AuthorizationDenied(error.error, error.error_description);
+        }
+        throw asBffError(error, "authorization response");
+      }
+      try {
+        const response = await oauth.authorizationCodeGrantRequest(
+          as,
+          client,
+          clientAuth,
+          parameters,
+          config.redirectUri,
+          expected.codeVerifier,
+          http,
+        );
+        const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
+          expectedNonce: expected.nonce,
+          requireIdToken: true,
+        });
+        return toTokenSet(result);
+      } catch (error) {
+        throw asBffError(error, "code exchange");
+      }
+    },
+
+    async userinfo(accessToken, expectedSub) {
+      const as = await metadata();
+      try {
+        const response = await oauth.userInfoRequest(as, client, accessToken, http);
+        return { ...(await oauth.processUserInfoResponse(as, client, expectedSub, response)) };
+      } catch (error) {
+        throw asBffError(error, "userinfo");
+      }
+    },
+
+    async refresh(refreshToken) {
+      const as = await metadata();
+      try {
+        const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, {
+          ...http,
+          ...(config.resource ? { additionalParameters: { resource: config.resource } } : {}),
+        });
+        return toTokenSet(await oauth.processRefreshTokenResponse(as, client, response));
+      } catch (error) {
+        throw asBffError(error, "refresh");
+      }
+    },
+
+    async revoke(refreshToken) {
+      const as = await metadata();
+      if (!as.revocation_endpoint) return;
+      try {
+        const response = await oauth.revocationRequest(as, client, clientAuth, refreshToken, {
+          ...http,
+          additionalParameters: { token_type_hint: "refresh_token" },
+        });
+        await oauth.processRevocationResponse(response);
+      } catch (error) {
+        throw asBffError(error, "revocation");
+      }
+    },
+
+    async endSessionUrl(idToken, postLogoutRedirectUri) {
+      const as = await metadata();
+      if (!as.end_session_endpoint) return undefined;
+      const url = new URL(as.end_session_endpoint);
+      url.searchParams.set("id_token_hint", idToken);
+      url.searchParams.set("client_id", config.clientId);
+      url.searchParams.set("post_logout_redirect_uri", postLogoutRedirectUri);
+      return url;
+    },
+  };
+}
+
+/**
+ * What a failure of one protocol step means for the person:
+ * - the provider refused a grant (`invalid_grant`: code used twice, refresh token
+ *   spent, revoked or expired) → the session is over;
+ * - the provider could not be reached or failed (network error, 5xx) → try again later;
+ * - anything else (a response that failed validation) → the login failed.
+ * The message never includes the response body: it may hold tokens.
+ */
+export function asBffError(error: unknown, step: string): BffError {
+  if (error instanceof BffError) return error;
+  if (error instanceof oauth.ResponseBodyError) {
+    if (error.status >= 500) {
+      return new BffError("idp_unavailable", `The identity provider failed during ${step}.`, {
+        cause: error,
+      });
+    }
+    if (error.error === "invalid_grant") {
+      return new BffError(
+        "session_expired",
+        `The identity provider no longer accepts this grant (${step}).`,
+        {
+          cause: error,
+        },
+      );
+    }
+    return new BffError("login_failed", `The identity provider refused the ${step} (${error.error}).`, {
+      cause: error,
+    });
+  }
+  if (error instanceof oauth.WWWAuthenticateChallengeError) {
+    return new BffError(
+      "login_failed",
+      `The identity provider refused the ${step} (status ${error.status}).`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError) {
+    // A response that is not what the protocol demands: a wrong issuer, nonce or state, a bad
+    // ID token, an unexpected status. 5xx answers surface here too when the body is not JSON.
+    const status = (error.cause as { status?: unknown } | undefined)?.status;
+    if (typeof status === "number" && status >= 500) {
+      return new BffError("idp_unavailable", `The identity provider failed during ${step}.`, {
+        cause: error,
+      });
+    }
+    return new BffError("login_failed", `The ${step} response failed validation: ${error.message}`, {
+      cause: error,
+    });
+  }
+  // fetch rejects with a TypeError when the provider cannot be reached at all.
+  return new BffError("idp_unavailable", `The identity provider could not be reached during ${step}.`, {
+    cause: error,
+  });
+}

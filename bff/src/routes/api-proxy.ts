@@ -1,0 +1,110 @@
+/**
+ * ANY /api/*: the SPA's calls to the protected API, made by the BFF on its
+ * behalf. The browser sends its session cookie; the API receives the access
+ * token; neither sees the other's credential.
+ *
+ * Outgoing requests use Node's fetch (undici), which keeps connections to the
+ * API alive between requests, and bodies stream through in both directions
+ * without being buffered here.
+ */
+import { API_PREFIX } from "@oidc-bff/shared";
+import { Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+import { requireSameOriginScript } from "../csrf.ts";
+import { BffError } from "../errors.ts";
+import type { BffServices } from "../services.ts";
+
+/** Browser headers the API may see. Everything else (cookies above all) stays behind. */
+const FORWARDED_REQUEST_HEADERS = [
+  "accept",
+  "accept-language",
+  "content-type",
+  "if-match",
+  "if-none-match",
+  "if-modified-since",
+  "if-unmodified-since",
+  "prefer",
+];
+
+/** API response headers the browser must not get: hop-by-hop ones (RFC 9110 §7.6.1) and cookies. */
+const DROPPED_RESPONSE_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "set-cookie",
+  "set-cookie2",
+]);
+
+/**
+ * The API path for a browser path, or a 400. The URL parser has already
+ * resolved plain `.` and `..` segments; what remains suspicious is anything
+ * that a server behind us might decode into a different path: encoded slashes,
+ * backslashes and dots, and empty segments.
+ */
+export function apiPath(pathname: string): string {
+  const rest = pathname.slice(API_PREFIX.length) || "/";
+  if (!rest.startsWith("/")) throw new BffError("not_found", "No such route.");
+  if (/%2f|%5c|%2e|\\|\/\//i.test(rest) || rest.split("/").some((s) => s === "." || s === "..")) {
+    throw new BffError("invalid_request", "This path is not allowed.");
+  }
+  return rest;
+}
+
+export function apiProxyRoutes({ config, sessions, fetch }: BffServices): Hono {
+  const routes = new Hono();
+  const base = config.apiBaseUrl.href.replace(/\/+$/, "");
+
+  routes.all(`${API_PREFIX}/*`, requireSameOriginScript(config.ownOrigin), async (c) => {
+    const incoming = new URL(c.req.url);
+    const target = `${base}${apiPath(incoming.pathname)}${incoming.search}`;
+
+    const session = await sessions.withFreshAccessToken(c, await sessions.require(c));
+
+    const headers = new Headers();
+    for (const name of FORWARDED_REQUEST_HEADERS) {
+      const value = c.req.header(name);
+      if (value !== undefined) headers.set(name, value);
+    }
+    headers.set("authorization", `Bearer ${session.tokens.accessToken}`);
+    // Node's fetch would decompress a gzip answer but keep its headers: ask for none instead.
+    headers.set("accept-encoding", "identity");
+
+    const method = c.req.method;
+    const hasBody = method !== "GET" && method !== "HEAD";
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), config.apiTimeoutMs);
+    let upstream: Response;
+    try {
+      upstream = await fetch(target, {
+        method,
+        headers,
+        redirect: "manual",
+        signal: timeout.signal,
+        ...(hasBody ? { body: c.req.raw.body, duplex: "half" } : {}),
+      } as RequestInit);
+    } catch (error) {
+      if (timeout.signal.aborted) {
+        throw new BffError("upstream_timeout", "The API did not answer in time.", { cause: error });
+      }
+      throw new BffError("upstream_unreachable", "The API could not be reached.", { cause: error });
+    } finally {
+      // The timeout covers the wait for the answer's headers; the body then streams at its own pace.
+      clearTimeout(timer);
+    }
+
+    // Through Hono's context, so that cookies the BFF set during this request
+    // (a refreshed session) are sent along with the API's own headers.
+    upstream.headers.forEach((value, name) => {
+      if (!DROPPED_RESPONSE_HEADERS.has(name)) c.header(name, value, { append: true });
+    });
+    if (!upstream.headers.has("cache-control")) c.header("cache-control", "no-store");
+    return c.body(upstream.body as ReadableStream, upstream.status as ContentfulStatusCode);
+  });
+
+  return routes;
+}

@@ -1,0 +1,134 @@
+/**
+ * Logging in: the authorization code flow (RFC 6749 §4.1) with PKCE (RFC 7636),
+ * as OpenID Connect Core §3.1 describes it, in two routes.
+ *
+ * GET /bff/login     the browser leaves for the IdP, carrying a fresh state,
+ *                    nonce and PKCE challenge; their secrets stay in a sealed cookie.
+ * GET /bff/callback  the browser comes back with a code; the BFF checks it
+ *                    belongs to this browser's login, redeems it, and creates the session.
+ */
+import { BFF_ROUTES } from "@oidc-bff/shared";
+import { Hono } from "hono";
+
+import { BffError } from "../errors.ts";
+import { AuthorizationDenied, INTERACTION_REQUIRED } from "../oidc/client.ts";
+import type { BffServices } from "../services.ts";
+import { sessionTokens } from "../session/sessions.ts";
+import { safeReturnTo } from "./return-to.ts";
+
+/** The `prompt` values a caller may ask for (OpenID Connect Core §3.1.2.1). */
+const PROMPTS = new Set(["login", "consent", "none"]);
+
+/**
+ * The scopes of this login: the configured ones, or a subset a page asked for
+ * (`?scope=openid contacts:read`). Never more than configured: the SPA cannot
+ * widen what the BFF may hold.
+ */
+function requestedScopes(asked: string | undefined, configured: string[]): string[] {
+  if (asked === undefined || asked.trim() === "") return configured;
+  const scopes = [...new Set(asked.split(" ").filter(Boolean))];
+  const unknown = scopes.filter((scope) => !configured.includes(scope));
+  if (unknown.length > 0) {
+    throw new BffError("invalid_request", `These scopes are not available: ${unknown.join(", ")}.`);
+  }
+  return scopes.includes("openid") ? scopes : ["openid", ...scopes];
+}
+
+export function loginRoutes(services: BffServices): Hono {
+  const { config, oidc, logins, sessions, now } = services;
+  const routes = new Hono();
+
+  routes.get(BFF_ROUTES.login, async (c) => {
+    const returnTo = safeReturnTo(c.req.query("returnTo"));
+    const scopes = requestedScopes(c.req.query("scope"), config.scopes);
+    const prompt = c.req.query("prompt");
+    if (prompt !== undefined && !PROMPTS.has(prompt)) {
+      throw new BffError("invalid_request", `prompt must be one of: ${[...PROMPTS].join(", ")}.`);
+    }
+
+    const request = await oidc.authorizationRequest({ scopes, ...(prompt ? { prompt } : {}) });
+    // Other tabs may have logins under way: keep theirs, add ours.
+    const pending = await logins.read(c);
+    await logins.write(c, [
+      ...pending,
+      {
+        state: request.state,
+        nonce: request.nonce,
+        codeVerifier: request.codeVerifier,
+        returnTo,
+        createdAt: now(),
+        ...(prompt ? { prompt } : {}),
+      },
+    ]);
+    c.header("cache-control", "no-store");
+    return c.redirect(request.url.href, 302);
+  });
+
+  routes.get(BFF_ROUTES.callback, async (c) => {
+    c.header("cache-control", "no-store");
+    const callbackUrl = new URL(c.req.url);
+    const state = callbackUrl.searchParams.get("state");
+    const pending = await logins.read(c);
+    const login = pending.find((candidate) => candidate.state === state);
+    if (!login) {
+      // No login of this browser has this state: expired, already used, or started
+      // elsewhere (a forged callback). Never redeem a code we did not ask for.
+      throw new BffError(
+        "login_failed",
+        "This sign-in could not be matched to one started in this browser, or it took too long. Please start again.",
+      );
+    }
+    // Each login transaction is good for one callback, whatever its outcome.
+    await logins.write(
+      c,
+      pending.filter((candidate) => candidate !== login),
+    );
+
+    let tokens: Awaited<ReturnType<typeof oidc.redeemCode>>;
+    try {
+      tokens = await oidc.redeemCode(callbackUrl, login);
+    } catch (error) {
+      // A silent login check (prompt=none) that finds no IdP session is an answer: not logged in.
+      if (
+        error instanceof AuthorizationDenied &&
+        login.prompt === "none" &&
+        INTERACTION_REQUIRED.has(error.error)
+      ) {
+        return c.redirect(login.returnTo, 302);
+      }
+      if (error instanceof BffError && error.code === "session_expired") {
+        throw new BffError(
+          "login_failed",
+          "This sign-in code was already used or has expired. Please start again.",
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+
+    const idTokenClaims = tokens.idTokenClaims;
+    if (!idTokenClaims || typeof idTokenClaims.sub !== "string") {
+      throw new BffError("login_failed", "The identity provider sent no valid ID token.");
+    }
+    const userinfo = await oidc.userinfo(tokens.accessToken, idTokenClaims.sub);
+
+    let kept = sessionTokens(tokens);
+    if (config.resource) {
+      // The API's own token: a refresh with `resource` (docs/decisions/002).
+      if (!kept.refreshToken) {
+        throw new BffError(
+          "login_failed",
+          "The identity provider issued no refresh token, which is needed to obtain the API's token. Is offline_access granted?",
+        );
+      }
+      kept = sessionTokens(await oidc.refresh(kept.refreshToken), kept);
+    }
+
+    await sessions.start(c, { tokens: kept, idTokenClaims, userinfo });
+    return c.redirect(login.returnTo, 302);
+  });
+
+  return routes;
+}

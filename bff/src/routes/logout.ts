@@ -1,0 +1,58 @@
+/**
+ * Logging out everywhere, in two steps (docs/decisions/004):
+ *
+ * POST /bff/logout               ends the BFF session (a replayed cookie is refused
+ *                                from now on), revokes the refresh token at the IdP
+ *                                (RFC 7009) and answers where the browser goes next.
+ * GET  /bff/logout/end-session   sends the browser to the IdP's end-session endpoint
+ *                                (OpenID Connect RP-Initiated Logout 1.0) so the IdP's
+ *                                own session ends too, then back to our home page.
+ */
+import { BFF_ROUTES } from "@oidc-bff/shared";
+import { Hono } from "hono";
+
+import { requireSameOriginScript } from "../csrf.ts";
+import { describeError } from "../logger.ts";
+import type { BffServices } from "../services.ts";
+
+export const END_SESSION_ROUTE = "/bff/logout/end-session";
+
+export function logoutRoutes({ config, oidc, sessions, tickets, logger }: BffServices): Hono {
+  const routes = new Hono();
+
+  routes.post(BFF_ROUTES.logout, requireSameOriginScript(config.ownOrigin), async (c) => {
+    c.header("cache-control", "no-store");
+    const session = await sessions.require(c);
+    // First end it here: whatever happens at the IdP next, this session is over.
+    await sessions.end(c, session);
+
+    const refreshToken = session.tokens.refreshToken;
+    if (refreshToken) {
+      try {
+        await oidc.revoke(refreshToken);
+      } catch (error) {
+        // The session is already over for the BFF; the token expires on its own at the IdP.
+        logger.warn(`logout: could not revoke the refresh token: ${describeError(error)}`);
+      }
+    }
+
+    const ticket = await tickets.issue(session.tokens.idToken, config.postLogoutRedirectUri);
+    return c.json({ redirectTo: `${END_SESSION_ROUTE}?ticket=${encodeURIComponent(ticket)}` });
+  });
+
+  routes.get(END_SESSION_ROUTE, async (c) => {
+    c.header("cache-control", "no-store");
+    const ticket = await tickets.redeem(c.req.query("ticket") ?? "");
+    // An expired or forged ticket changes nothing: the BFF session ended at POST already.
+    if (!ticket) return c.redirect(config.postLogoutRedirectUri, 302);
+    let endSession: URL | undefined;
+    try {
+      endSession = await oidc.endSessionUrl(ticket.idToken, ticket.postLogoutRedirectUri);
+    } catch (error) {
+      logger.warn(`logout: the IdP's end-session endpoint is unknown: ${describeError(error)}`);
+    }
+    return c.redirect(endSession?.href ?? ticket.postLogoutRedirectUri, 302);
+  });
+
+  return routes;
+}

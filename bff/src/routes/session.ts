@@ -1,0 +1,56 @@
+/**
+ * GET /bff/session: what the SPA may know about the login. Who the person is,
+ * which scopes the BFF holds for them and when things expire; never a token.
+ */
+import { type AuthenticatedSession, BFF_ROUTES, type SessionView } from "@oidc-bff/shared";
+import { Hono } from "hono";
+
+import type { BffServices } from "../services.ts";
+import { absoluteExpiry, type SessionData, type SessionLifetimes } from "../session/data.ts";
+
+/** Claims that describe the person; anything else in userinfo stays on the server. */
+const USER_CLAIMS = [
+  "name",
+  "given_name",
+  "family_name",
+  "preferred_username",
+  "email",
+  "email_verified",
+  "picture",
+  "locale",
+];
+
+export function sessionView(session: SessionData, lifetimes: SessionLifetimes): AuthenticatedSession {
+  const sub = String(session.idTokenClaims.sub);
+  const user: AuthenticatedSession["user"] = { sub };
+  for (const claim of USER_CLAIMS) {
+    const value = session.userinfo[claim] ?? session.idTokenClaims[claim];
+    if (value !== undefined) user[claim] = value;
+  }
+  return {
+    authenticated: true,
+    user,
+    scopes: session.tokens.scopes,
+    expiresAt: new Date(absoluteExpiry(session, lifetimes)).toISOString(),
+    accessTokenExpiresAt: new Date(session.tokens.accessTokenExpiresAt).toISOString(),
+    idTokenClaims: session.idTokenClaims,
+  };
+}
+
+export function sessionRoutes({ config, sessions }: BffServices): Hono {
+  const routes = new Hono();
+  const lifetimes = {
+    absoluteSeconds: config.sessionAbsoluteLifetimeSeconds,
+    idleSeconds: config.sessionIdleTimeoutSeconds,
+  };
+
+  routes.get(BFF_ROUTES.session, async (c) => {
+    // Personal data: no cache, shared or private, may keep it.
+    c.header("cache-control", "no-store");
+    const session = await sessions.current(c);
+    const view: SessionView = session ? sessionView(session, lifetimes) : { authenticated: false };
+    return c.json(view);
+  });
+
+  return routes;
+}

@@ -1,0 +1,56 @@
+/**
+ * Runs the BFF as a server: `node bff/src/server.ts`. The only place that
+ * reads the environment (see env.ts for the variables).
+ */
+import { serve } from "@hono/node-server";
+
+import { createBff } from "./app.ts";
+import { bffSettingsFromEnvironment } from "./env.ts";
+import { BffError } from "./errors.ts";
+
+function fail(error: unknown): never {
+  // Configuration problems are expected: say what is wrong, without a stack trace.
+  console.error(error instanceof BffError ? error.message : error);
+  process.exit(1);
+}
+
+let app: ReturnType<typeof createBff>;
+let settings: ReturnType<typeof bffSettingsFromEnvironment>;
+try {
+  settings = bffSettingsFromEnvironment(process.env);
+  app = createBff(settings.config);
+} catch (error) {
+  fail(error);
+}
+
+const server = serve(
+  {
+    hostname: settings.host,
+    port: settings.port,
+    // One line per request: method, path (never the query, which may hold a code or a ticket), status.
+    fetch: async (request) => {
+      const started = performance.now();
+      const response = await app.fetch(request);
+      const ms = Math.round(performance.now() - started);
+      console.log(`bff ${request.method} ${new URL(request.url).pathname} ${response.status} ${ms}ms`);
+      return response;
+    },
+  },
+  (info) => {
+    const host = settings.host.includes(":") ? `[${settings.host}]` : settings.host;
+    console.log(`bff listening on http://${host}:${info.port}`);
+  },
+);
+server.on("error", (error) => fail(error));
+
+let stopping = false;
+function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`bff: ${signal} received, stopping`);
+  server.close(() => process.exit(0));
+  // Keep-alive connections would otherwise hold the server open.
+  if ("closeAllConnections" in server) server.closeAllConnections();
+}
+process.on("SIGINT", () => stop("SIGINT"));
+process.on("SIGTERM", () => stop("SIGTERM"));

@@ -1,0 +1,19 @@
+import type { ResolvedBffConfig } from "./config.ts";
+import type { BffLogger } from "./logger.ts";
+import type { OidcClient } from "./oidc/client.ts";
+import type { LoginTransactions } from "./session/login-transactions.ts";
+import type { LogoutTickets } from "./session/logout-ticket.ts";
+import type { Sessions } from "./session/sessions.ts";
+
+/** Everything a route needs, built once by `createBff` and handed to each group of routes. */
+export interface BffServices {
+  config: ResolvedBffConfig;
+  oidc: OidcClient;
+  sessions: Sessions;
+  logins: LoginTransactions;
+  tickets: LogoutTickets;
+  logger: BffLogger;
+  /** Outgoing requests to the API. */
+  fetch: typeof fetch;
+  now: () => number;
+}

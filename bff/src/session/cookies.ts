@@ -1,0 +1,50 @@
+import type { Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+
+/**
+ * The BFF's two cookies (docs/decisions/003). Both are `__Host-` cookies: the
+ * browser only accepts them with `Secure`, `Path=/` and no `Domain`, so no
+ * other host (not even a sibling subdomain) can set or overwrite them. Both are
+ * `HttpOnly`: script on the page — ours or injected — cannot read them.
+ */
+export const SESSION_COOKIE = "__Host-bff-session";
+export const LOGIN_COOKIE = "__Host-bff-login";
+
+/**
+ * Browsers keep at most 4096 bytes of name + value per cookie (RFC 6265 §6.1
+ * asks for "at least 4096"; that is what they do). A bigger cookie is silently
+ * dropped, which would look like a login that never happened.
+ */
+export const MAX_COOKIE_BYTES = 4096;
+
+export type SameSite = "Strict" | "Lax";
+
+export function readCookie(c: Context, name: string): string | undefined {
+  return getCookie(c, name);
+}
+
+export function writeCookie(
+  c: Context,
+  name: string,
+  value: string,
+  sameSite: SameSite,
+  maxAgeSeconds: number,
+) {
+  setCookie(c, name, value, {
+    httpOnly: true,
+    secure: true,
+    path: "/",
+    sameSite,
+    maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
+  });
+}
+
+/** Deletes a cookie: same name and attributes, empty value, `Max-Age=0` (RFC 6265 §3.1). */
+export function clearCookie(c: Context, name: string, sameSite: SameSite) {
+  writeCookie(c, name, "", sameSite, 0);
+}
+
+/** Bytes a browser counts for a cookie: its name, "=", and its (URL-encoded, as sent) value. */
+export function cookieSize(name: string, value: string): number {
+  return Buffer.byteLength(`${name}=${encodeURIComponent(value)}`);
+}

@@ -1,0 +1,79 @@
+/**
+ * What a BFF session holds, and the rules about its lifetime. The whole
+ * session lives in the sealed cookie (no server-side state besides the list of
+ * ended sessions), so every rule here is enforced from data inside the seal,
+ * never from the cookie's `Max-Age` alone: a browser (or an attacker replaying
+ * a captured cookie) can keep a cookie as long as it likes.
+ */
+
+/** The tokens the BFF holds for one person. None of them ever leaves the BFF. */
+export interface SessionTokens {
+  /** The access token sent to the API (with our IdP: an RFC 9068 JWT, `aud` = the API). */
+  accessToken: string;
+  /** Milliseconds since the epoch. */
+  accessTokenExpiresAt: number;
+  /** Scopes granted to `accessToken` (RFC 6749 §5.1 `scope`). */
+  scopes: string[];
+  /** Absent when the provider issued none: then the session ends when the access token does. */
+  refreshToken?: string;
+  /** The latest ID token: only used as `id_token_hint` at logout (OpenID Connect RP-Initiated Logout §2). */
+  idToken: string;
+}
+
+export interface SessionData {
+  /** Random id of this session: logout marks it ended, so a replayed copy of the cookie is refused. */
+  sid: string;
+  /** Incremented at every refresh, so the newest tokens can be told from older ones. */
+  version: number;
+  /** Login time, ms since the epoch: the absolute lifetime counts from here. */
+  createdAt: number;
+  /** Last request seen, ms since the epoch (updated at most every few minutes): the idle timeout counts from here. */
+  lastSeenAt: number;
+  tokens: SessionTokens;
+  /** Validated ID token claims (OpenID Connect Core §3.1.3.7), shown by /bff/session. */
+  idTokenClaims: Record<string, unknown>;
+  /** Claims from the UserInfo endpoint, whose `sub` was checked against the ID token (§5.3.2). */
+  userinfo: Record<string, unknown>;
+}
+
+export interface SessionLifetimes {
+  absoluteSeconds: number;
+  idleSeconds: number;
+}
+
+/** Re-seal the cookie to record activity only when `lastSeenAt` is older than this. */
+export const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
+
+/** When the session ends at the latest, whatever the activity: ms since the epoch. */
+export function absoluteExpiry(session: SessionData, lifetimes: SessionLifetimes): number {
+  return session.createdAt + lifetimes.absoluteSeconds * 1000;
+}
+
+/** Whether the session is still within both its absolute lifetime and its idle timeout. */
+export function isWithinLifetime(session: SessionData, lifetimes: SessionLifetimes, now: number): boolean {
+  return now < absoluteExpiry(session, lifetimes) && now < session.lastSeenAt + lifetimes.idleSeconds * 1000;
+}
+
+/** A structural check of unsealed data: a seal from an older format is treated as no session. */
+export function isSessionData(value: unknown): value is SessionData {
+  if (typeof value !== "object" || value === null) return false;
+  const s = value as Partial<SessionData>;
+  const t = s.tokens as Partial<SessionTokens> | undefined;
+  return (
+    typeof s.sid === "string" &&
+    typeof s.version === "number" &&
+    typeof s.createdAt === "number" &&
+    typeof s.lastSeenAt === "number" &&
+    typeof s.idTokenClaims === "object" &&
+    s.idTokenClaims !== null &&
+    typeof s.userinfo === "object" &&
+    s.userinfo !== null &&
+    typeof t === "object" &&
+    t !== null &&
+    typeof t.accessToken === "string" &&
+    typeof t.accessTokenExpiresAt === "number" &&
+    Array.isArray(t.scopes) &&
+    typeof t.idToken === "string" &&
+    (t.refreshToken === undefined || typeof t.refreshToken === "string")
+  );
+}

@@ -1,0 +1,183 @@
+import { randomBytes } from "node:crypto";
+
+import type { Context } from "hono";
+
+import { BffError } from "../errors.ts";
+import type { BffLogger } from "../logger.ts";
+import type { OidcClient, TokenSet } from "../oidc/client.ts";
+import {
+  absoluteExpiry,
+  isWithinLifetime,
+  type SessionData,
+  type SessionLifetimes,
+  type SessionTokens,
+  TOUCH_INTERVAL_MS,
+} from "./data.ts";
+import type { Refresher } from "./refresh.ts";
+import type { SessionCookie } from "./session-cookie.ts";
+import type { SessionStore } from "./store.ts";
+
+/**
+ * The session of a request, from its sealed cookie to a usable access token:
+ * every route goes through here, so the rules (ended sessions, lifetimes,
+ * refresh) are written once.
+ */
+export interface Sessions {
+  /** The request's live session, or undefined. A dead or unreadable cookie is deleted on the way. */
+  current(c: Context): Promise<SessionData | undefined>;
+  /** Like `current`, but a missing session is a 401 problem (`not_authenticated` or `session_expired`). */
+  require(c: Context): Promise<SessionData>;
+  /**
+   * The session with an access token that is valid for at least the refresh
+   * leeway, refreshing it first when needed (single flight, see refresh.ts).
+   */
+  withFreshAccessToken(c: Context, session: SessionData): Promise<SessionData>;
+  /** Creates the session cookie after a login. */
+  start(
+    c: Context,
+    login: {
+      tokens: SessionTokens;
+      idTokenClaims: Record<string, unknown>;
+      userinfo: Record<string, unknown>;
+    },
+  ): Promise<SessionData>;
+  /** Ends the session: recorded as ended in the store (so a replayed cookie is refused), cookie deleted. */
+  end(c: Context, session: SessionData): Promise<void>;
+}
+
+export interface SessionsOptions {
+  cookie: SessionCookie;
+  store: SessionStore;
+  refresher: Refresher;
+  oidc: OidcClient;
+  lifetimes: SessionLifetimes;
+  refreshLeewaySeconds: number;
+  logger: BffLogger;
+  now: () => number;
+}
+
+/** Tokens to keep from a token response; a response without a new refresh token keeps the old one. */
+export function sessionTokens(tokens: TokenSet, previous?: SessionTokens): SessionTokens {
+  const idToken = tokens.idToken ?? previous?.idToken;
+  if (idToken === undefined) throw new BffError("login_failed", "The identity provider sent no ID token.");
+  const refreshToken = tokens.refreshToken ?? previous?.refreshToken;
+  return {
+    accessToken: tokens.accessToken,
+    accessTokenExpiresAt: tokens.accessTokenExpiresAt,
+    scopes: tokens.scopes.length > 0 ? tokens.scopes : (previous?.scopes ?? []),
+    ...(refreshToken === undefined ? {} : { refreshToken }),
+    idToken,
+  };
+}
+
+export function createSessions(options: SessionsOptions): Sessions {
+  const { cookie, store, refresher, oidc, lifetimes, logger, now } = options;
+
+  /** Reads and checks the cookie: "none" (never had one), "ended" (had one that is over), or the session. */
+  async function load(c: Context): Promise<SessionData | "none" | "ended"> {
+    const read = await cookie.read(c);
+    if (read.state === "absent") return "none";
+    if (read.state === "unreadable") {
+      // Tampered, foreign, or sealed with a secret that was since removed: as if there were none.
+      cookie.clear(c);
+      return "none";
+    }
+    const { session } = read;
+    if (!isWithinLifetime(session, lifetimes, now()) || (await store.isEnded(session.sid))) {
+      cookie.clear(c);
+      return "ended";
+    }
+    return session;
+  }
+
+  /** Records activity for the idle timeout, re-sealing the cookie at most every few minutes. */
+  async function touch(c: Context, session: SessionData): Promise<SessionData> {
+    if (now() - session.lastSeenAt < TOUCH_INTERVAL_MS) return session;
+    const touched = { ...session, lastSeenAt: now() };
+    await cookie.write(c, touched);
+    return touched;
+  }
+
+  return {
+    async current(c) {
+      const loaded = await load(c);
+      return typeof loaded === "string" ? undefined : touch(c, loaded);
+    },
+
+    async require(c) {
+      const loaded = await load(c);
+      if (loaded === "none") throw new BffError("not_authenticated", "You are not logged in.");
+      if (loaded === "ended")
+        throw new BffError("session_expired", "Your session has ended. Please log in again.");
+      return touch(c, loaded);
+    },
+
+    async withFreshAccessToken(c, session) {
+      const validFor = session.tokens.accessTokenExpiresAt - now();
+      if (validFor > options.refreshLeewaySeconds * 1000) return session;
+      if (session.tokens.refreshToken === undefined) {
+        if (validFor > 0) return session;
+        cookie.clear(c);
+        throw new BffError("session_expired", "Your session has ended. Please log in again.");
+      }
+
+      let result: Awaited<ReturnType<Refresher["refresh"]>>;
+      try {
+        result = await refresher.refresh(session, async (refreshToken) => {
+          const tokens = await oidc.refresh(refreshToken);
+          const sub = session.idTokenClaims.sub;
+          // A new ID token must be about the same person (OpenID Connect Core §12.2).
+          if (tokens.idTokenClaims && tokens.idTokenClaims.sub !== sub) {
+            throw new BffError("session_expired", "The identity provider answered for another person.");
+          }
+          return {
+            tokens: sessionTokens(tokens, session.tokens),
+            ...(tokens.idTokenClaims ? { idTokenClaims: tokens.idTokenClaims } : {}),
+          };
+        });
+      } catch (error) {
+        if (error instanceof BffError && error.code === "session_expired") {
+          // The grant is gone (refresh token spent, revoked or expired): so is the session.
+          logger.info(`session ${session.sid.slice(0, 8)} ended: refresh refused`);
+          await store.markEnded(session.sid, absoluteExpiry(session, lifetimes));
+          cookie.clear(c);
+          throw new BffError("session_expired", "Your session has ended. Please log in again.", {
+            cause: error,
+          });
+        }
+        // idp_unavailable and the like: the session stays; the caller answers 503 with Retry-After.
+        throw error;
+      }
+
+      // Never go back: a session already newer than this result (another request stored it) wins.
+      if (result.version <= session.version) return session;
+      const refreshed: SessionData = {
+        ...session,
+        version: result.version,
+        tokens: result.tokens,
+        idTokenClaims: result.idTokenClaims ?? session.idTokenClaims,
+        lastSeenAt: now(),
+      };
+      await cookie.write(c, refreshed);
+      return refreshed;
+    },
+
+    async start(c, login) {
+      const time = now();
+      const session: SessionData = {
+        sid: randomBytes(16).toString("base64url"),
+        version: 1,
+        createdAt: time,
+        lastSeenAt: time,
+        ...login,
+      };
+      await cookie.write(c, session);
+      return session;
+    },
+
+    async end(c, session) {
+      await store.markEnded(session.sid, absoluteExpiry(session, lifetimes));
+      cookie.clear(c);
+    },
+  };
+}

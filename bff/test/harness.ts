@@ -1,0 +1,252 @@
+/**
+ * The whole system in one test process, with no ports: the real IdP
+ * (oidc-provider, driven through `light-my-request`), the real API and the BFF
+ * under test, wired by a `fetch` that routes by origin. A `TestBrowser` is a
+ * cookie jar per simulated person that follows redirects across the origins,
+ * the way a browser's navigation does.
+ */
+import { createApi } from "@oidc-bff/api";
+import { createIdp, DEV_WEB_BFF_SECRET, developmentIdpConfig, type Idp } from "@oidc-bff/idp";
+import type { Hono } from "hono";
+import { inject } from "light-my-request";
+
+import { type BffConfig, createBff, silentLogger } from "../src/index.ts";
+
+export const IDP = "http://127.0.0.1:4000";
+export const API = "http://localhost:4001";
+export const BFF = "http://localhost:3000";
+export const COOKIE_SECRET = "a-test-cookie-secret-of-at-least-32-characters";
+
+export const USERS = {
+  alice: { username: "alice", password: "alice-dev-password" },
+  bob: { username: "bob", password: "bob-dev-password" },
+} as const;
+
+export interface TestSystem {
+  idp: Idp;
+  bff: Hono;
+  /** Requests that reached the IdP, as "METHOD /path". */
+  idpRequests: string[];
+  /** Token endpoint requests with grant_type=refresh_token. */
+  refreshCount(): number;
+  /** Moves the BFF's clock (only the BFF's) forward. */
+  advance(ms: number): void;
+  /** While true, every request to the IdP fails as if it were down. */
+  idpDown: boolean;
+  /** The routed fetch: what any party uses to reach another. */
+  fetch: typeof fetch;
+  close(): Promise<void>;
+}
+
+async function injectInto(idp: Idp, request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.text();
+  const response = await inject(idp.listener, {
+    method: request.method as "GET",
+    url: `${url.pathname}${url.search}`,
+    headers: { ...Object.fromEntries(request.headers), host: url.host },
+    ...(body === undefined ? {} : { payload: body }),
+  });
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value !== undefined) for (const item of [value].flat()) headers.append(name, String(item));
+  }
+  const status = response.statusCode;
+  return new Response(status === 204 || status === 304 ? null : response.rawPayload, { status, headers });
+}
+
+export async function startSystem(bffOverrides: Partial<BffConfig> = {}): Promise<TestSystem> {
+  const idp = await createIdp(developmentIdpConfig({ storePath: ":memory:", keysPath: null, mode: "test" }));
+  let offset = 0;
+  const idpRequests: string[] = [];
+  const refreshBodies: string[] = [];
+  let apiApp: { fetch(request: Request): Response | Promise<Response> } | undefined;
+  let bffApp: Hono | undefined;
+
+  const system: TestSystem = {
+    idp,
+    bff: undefined as unknown as Hono,
+    idpRequests,
+    refreshCount: () => refreshBodies.length,
+    advance: (ms) => {
+      offset += ms;
+    },
+    idpDown: false,
+    fetch: async (input, init) => {
+      const request = new Request(input, init);
+      const { origin, pathname } = new URL(request.url);
+      if (origin === IDP) {
+        if (system.idpDown) throw new TypeError("fetch failed");
+        idpRequests.push(`${request.method} ${pathname}`);
+        if (pathname === "/token") {
+          const body = await request.clone().text();
+          if (new URLSearchParams(body).get("grant_type") === "refresh_token") refreshBodies.push(body);
+        }
+        return injectInto(idp, request);
+      }
+      if (origin === API && apiApp) return apiApp.fetch(request);
+      if (origin === BFF && bffApp) return bffApp.fetch(request);
+      throw new TypeError("fetch failed");
+    },
+    close: async () => {
+      api.close();
+      await idp.close();
+    },
+  };
+
+  // Through `system.fetch` at call time, so a test may wrap it to watch the traffic.
+  const routed: typeof fetch = (input, init) => system.fetch(input, init);
+  const api = createApi({ issuer: IDP, audience: API, dbPath: ":memory:", seed: true }, { fetch: routed });
+  apiApp = api.app;
+  bffApp = createBff(
+    {
+      issuer: IDP,
+      clientId: "web-bff",
+      clientSecret: DEV_WEB_BFF_SECRET,
+      redirectUri: `${BFF}/bff/callback`,
+      postLogoutRedirectUri: `${BFF}/`,
+      apiBaseUrl: API,
+      resource: API,
+      cookieSecrets: [COOKIE_SECRET],
+      mode: "test",
+      dangerouslyAllowInsecureHttpIssuer: true,
+      ...bffOverrides,
+    },
+    { fetch: routed, now: () => Date.now() + offset, logger: silentLogger },
+  );
+  system.bff = bffApp;
+  return system;
+}
+
+interface JarCookie {
+  value: string;
+  path: string;
+  /** The raw Set-Cookie line, to check attributes. */
+  line: string;
+}
+
+/** One person's browser: a cookie jar per host, redirects followed like navigations. */
+export class TestBrowser {
+  /** host → name → cookie. */
+  readonly jar = new Map<string, Map<string, JarCookie>>();
+  private readonly system: TestSystem;
+
+  constructor(system: TestSystem) {
+    this.system = system;
+  }
+
+  cookie(host: string, name: string): JarCookie | undefined {
+    return this.jar.get(host)?.get(name);
+  }
+
+  /** Replaces the value of a cookie, as a person replaying or tampering with one would. */
+  setCookie(host: string, name: string, value: string) {
+    const cookies = this.jar.get(host) ?? new Map<string, JarCookie>();
+    cookies.set(name, { value, path: "/", line: `${name}=${value}` });
+    this.jar.set(host, cookies);
+  }
+
+  /** One request, no redirect followed; cookies sent and stored. */
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const target = new URL(url);
+    const headers = new Headers(init.headers);
+    const cookies = [...(this.jar.get(target.host) ?? [])]
+      .filter(
+        ([, c]) =>
+          target.pathname === c.path ||
+          target.pathname.startsWith(c.path.endsWith("/") ? c.path : `${c.path}/`),
+      )
+      .map(([name, c]) => `${name}=${c.value}`);
+    if (cookies.length > 0) headers.set("cookie", cookies.join("; "));
+    const response = await this.system.fetch(target.href, { ...init, headers, redirect: "manual" });
+    this.store(target.host, response);
+    return response;
+  }
+
+  /** Fetch JSON from the BFF with the SPA's CSRF header. */
+  api(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set("x-csrf", "1");
+    return this.fetch(`${BFF}${path}`, { ...init, headers });
+  }
+
+  private store(host: string, response: Response) {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = "", ...attributes] = line.split(";").map((part) => part.trim());
+      const name = pair.slice(0, pair.indexOf("="));
+      const value = pair.slice(pair.indexOf("=") + 1);
+      const path = attributes.find((a) => a.toLowerCase().startsWith("path="))?.slice(5) ?? "/";
+      const expired = attributes.some((a) => /^max-age=0$/i.test(a) || /^expires=thu, 01 jan 1970/i.test(a));
+      const cookies = this.jar.get(host) ?? new Map<string, JarCookie>();
+      if (value === "" || expired) cookies.delete(name);
+      else cookies.set(name, { value, path, line });
+      this.jar.set(host, cookies);
+    }
+  }
+
+  /**
+   * A navigation: follows redirects across origins and, on the IdP's pages,
+   * acts as the person: signs in as `user` and answers consent with `consent`.
+   * Stops at the first page of the BFF's origin that is not a redirect, or
+   * when the IdP shows a page it has no answer for. Returns every URL visited.
+   */
+  async navigate(
+    url: string,
+    person: { user?: { username: string; password: string }; consent?: "allow" | "deny" } = {},
+  ): Promise<{ response: Response; url: string; visited: string[] }> {
+    let current = url;
+    let init: RequestInit = {};
+    const visited: string[] = [];
+    for (let step = 0; step < 20; step++) {
+      visited.push(current);
+      const response = await this.fetch(current, init);
+      init = {};
+      const location = response.headers.get("location");
+      if (response.status >= 300 && response.status < 400 && location) {
+        current = new URL(location, current).href;
+        continue;
+      }
+      const here = new URL(current);
+      const uid = /^\/interaction\/([^/]+)$/.exec(here.pathname)?.[1];
+      if (here.origin === IDP && uid && response.status === 200) {
+        const page = await response.text();
+        const form = (action: string, fields: Record<string, string>) => {
+          current = `${IDP}/interaction/${uid}/${action}`;
+          init = {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams(fields).toString(),
+          };
+        };
+        if (page.includes(`action="/interaction/${uid}/login"`) && person.user) {
+          form("login", { ...person.user });
+          continue;
+        }
+        if (page.includes(`action="/interaction/${uid}/confirm"`) && person.consent) {
+          form(person.consent === "allow" ? "confirm" : "abort", {});
+          continue;
+        }
+        return { response: new Response(page, response), url: current, visited };
+      }
+      return { response, url: current, visited };
+    }
+    throw new Error(`too many redirects from ${url}`);
+  }
+
+  /** Logs in through the IdP's pages and returns where the BFF sent the browser afterwards. */
+  async login(user: { username: string; password: string }, returnTo = "/"): Promise<string> {
+    const { url, response } = await this.navigate(
+      `${BFF}/bff/login?returnTo=${encodeURIComponent(returnTo)}`,
+      {
+        user,
+        consent: "allow",
+      },
+    );
+    if (!url.startsWith(BFF) || new URL(url).pathname.startsWith("/bff/")) {
+      throw new Error(
+        `login did not complete: ended at ${url} with ${response.status}: ${await response.text()}`,
+      );
+    }
+    return url;
+  }
+}

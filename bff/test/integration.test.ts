@@ -1,0 +1,415 @@
+/**
+ * The BFF with a real IdP and a real API, in one process: a person logs in,
+ * calls the API through the BFF, has the access token refreshed under them,
+ * and logs out — and every way that can go wrong answers clearly.
+ */
+import type { AuthenticatedSession, Contact } from "@oidc-bff/shared";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
+import type { SessionData } from "../src/session/data.ts";
+import { createSealer } from "../src/session/seal.ts";
+import { BFF, COOKIE_SECRET, IDP, startSystem, TestBrowser, type TestSystem, USERS } from "./harness.ts";
+
+const SESSION = "__Host-bff-session";
+const LOGIN = "__Host-bff-login";
+const HOST = new URL(BFF).host;
+
+let system: TestSystem;
+beforeEach(async () => {
+  system = await startSystem();
+});
+afterEach(async () => {
+  await system.close();
+});
+
+async function loggedIn(user: (typeof USERS)[keyof typeof USERS] = USERS.alice): Promise<TestBrowser> {
+  const browser = new TestBrowser(system);
+  await browser.login(user);
+  return browser;
+}
+
+async function contacts(browser: TestBrowser): Promise<Contact[]> {
+  const response = await browser.api("/api/contacts");
+  expect(response.status).toBe(200);
+  return (await response.json()) as Contact[];
+}
+
+/** Every token the BFF holds for this browser's session (read with the test's cookie secret), to prove none leaks. */
+async function sessionTokens(browser: TestBrowser): Promise<string[]> {
+  const sealed = browser.cookie(HOST, SESSION)?.value;
+  if (!sealed) return [];
+  const unsealed = await createSealer([COOKIE_SECRET]).unseal<SessionData>("session", sealed);
+  if (!unsealed.ok) throw new Error(`cannot unseal the session: ${unsealed.reason}`);
+  const { accessToken, refreshToken, idToken } = unsealed.value.tokens;
+  return [accessToken, refreshToken ?? "", idToken];
+}
+
+describe("login", () => {
+  it("goes through the IdP's pages and comes back to the page it started from, with a session", async () => {
+    const browser = new TestBrowser(system);
+    const landed = await browser.login(USERS.alice, "/contacts?sort=name");
+    expect(landed).toBe(`${BFF}/contacts?sort=name`);
+
+    const response = await browser.api("/bff/session");
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    const session = (await response.json()) as AuthenticatedSession;
+    expect(session).toMatchObject({
+      authenticated: true,
+      user: {
+        sub: "user-alice",
+        name: expect.stringContaining("Alice"),
+        email: expect.stringContaining("@"),
+      },
+    });
+    expect(session.scopes).toEqual(expect.arrayContaining(["contacts:read", "contacts:write"]));
+    expect(Date.parse(session.expiresAt)).toBeGreaterThan(Date.now());
+    expect(Date.parse(session.accessTokenExpiresAt)).toBeGreaterThan(Date.now());
+    expect(session.idTokenClaims).toMatchObject({ sub: "user-alice", iss: IDP, aud: "web-bff" });
+
+    const tokens = await sessionTokens(browser);
+    expect(tokens.length).toBeGreaterThanOrEqual(3);
+    const body = JSON.stringify(session);
+    for (const token of tokens) expect(body).not.toContain(token);
+  });
+
+  it("sends the authorization request with PKCE S256, state, nonce and the API as resource", async () => {
+    const browser = new TestBrowser(system);
+    const response = await browser.fetch(`${BFF}/bff/login?returnTo=/`);
+    expect(response.status).toBe(302);
+    const location = new URL(response.headers.get("location") ?? "");
+    expect(location.origin).toBe(IDP);
+    const query = location.searchParams;
+    expect(query.get("response_type")).toBe("code");
+    expect(query.get("code_challenge_method")).toBe("S256");
+    expect(query.get("code_challenge")).toMatch(/^[\w-]{43}$/);
+    expect(query.get("state")).toMatch(/^[\w-]{20,}$/);
+    expect(query.get("nonce")).toMatch(/^[\w-]{20,}$/);
+    expect(query.get("resource")).toBe("http://localhost:4001");
+    expect(query.get("scope")?.split(" ")).toContain("openid");
+  });
+
+  it("sets __Host- cookies: HttpOnly, Secure, Path=/, Strict for the session, Lax for the login", async () => {
+    const browser = new TestBrowser(system);
+    await browser.fetch(`${BFF}/bff/login?returnTo=/`);
+    const login = browser.cookie(HOST, LOGIN)?.line ?? "";
+    expect(login).toMatch(/HttpOnly/i);
+    expect(login).toMatch(/Secure/i);
+    expect(login).toMatch(/Path=\//);
+    expect(login).toMatch(/SameSite=Lax/i);
+    expect(login).not.toMatch(/Domain=/i);
+    expect(login).toMatch(/Max-Age=600/);
+
+    const fresh = new TestBrowser(system);
+    await fresh.login(USERS.alice);
+    const session = fresh.cookie(HOST, SESSION)?.line ?? "";
+    expect(session).toMatch(/HttpOnly/i);
+    expect(session).toMatch(/Secure/i);
+    expect(session).toMatch(/Path=\//);
+    expect(session).toMatch(/SameSite=Strict/i);
+    expect(session).not.toMatch(/Domain=/i);
+    expect(Buffer.byteLength(`${SESSION}=${fresh.cookie(HOST, SESSION)?.value}`)).toBeLessThanOrEqual(4096);
+    // The login transaction is spent.
+    expect(fresh.cookie(HOST, LOGIN)).toBeUndefined();
+  });
+
+  it("replaces a returnTo that leaves the origin with /", async () => {
+    for (const returnTo of [
+      "//evil.example/",
+      "https://evil.example/",
+      "/\\evil.example",
+      "javascript:alert(1)",
+    ]) {
+      const browser = new TestBrowser(system);
+      expect(await browser.login(USERS.alice, returnTo)).toBe(`${BFF}/`);
+    }
+  });
+
+  it("lets two tabs log in at the same time", async () => {
+    const browser = new TestBrowser(system);
+    const first = (await browser.fetch(`${BFF}/bff/login?returnTo=/one`)).headers.get("location") ?? "";
+    const second = (await browser.fetch(`${BFF}/bff/login?returnTo=/two`)).headers.get("location") ?? "";
+    const person = { user: USERS.alice, consent: "allow" as const };
+    expect((await browser.navigate(first, person)).url).toBe(`${BFF}/one`);
+    expect((await browser.navigate(second, person)).url).toBe(`${BFF}/two`);
+  });
+
+  it("refuses scopes beyond the configured ones and an unknown prompt, with a readable page", async () => {
+    const browser = new TestBrowser(system);
+    const scope = await browser.fetch(`${BFF}/bff/login?scope=openid%20admin`);
+    expect(scope.status).toBe(400);
+    expect(scope.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await scope.text()).toContain("admin");
+    expect((await browser.fetch(`${BFF}/bff/login?prompt=select_account`)).status).toBe(400);
+  });
+});
+
+describe("a callback that must not create a session", () => {
+  it("without a login started in this browser (forged or replayed): 400 page, no session", async () => {
+    const victim = new TestBrowser(system);
+    const attacker = new TestBrowser(system);
+    // The attacker starts a login and gets a code for their own account...
+    const start = (await attacker.fetch(`${BFF}/bff/login?returnTo=/`)).headers.get("location") ?? "";
+    const atIdp = await attacker.navigate(start, { user: USERS.bob, consent: "allow" });
+    expect(atIdp.url.startsWith(BFF)).toBe(true);
+    const callback = atIdp.visited.find((url) => url.startsWith(`${BFF}/bff/callback`));
+    expect(callback).toBeDefined();
+    // ...and makes the victim's browser deliver it: login CSRF.
+    const response = await victim.fetch(callback as string);
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await response.text()).toContain("Sign-in failed");
+    expect(victim.cookie(HOST, SESSION)).toBeUndefined();
+  });
+
+  it("with a state that does not match: 400, no session", async () => {
+    const browser = new TestBrowser(system);
+    await browser.fetch(`${BFF}/bff/login?returnTo=/`);
+    const response = await browser.fetch(`${BFF}/bff/callback?code=abc&state=not-the-state&iss=${IDP}`);
+    expect(response.status).toBe(400);
+    expect(browser.cookie(HOST, SESSION)).toBeUndefined();
+  });
+
+  it("when the person presses Deny: a page that says so, no session", async () => {
+    const browser = new TestBrowser(system);
+    const { response, url } = await browser.navigate(`${BFF}/bff/login?returnTo=/`, {
+      user: USERS.alice,
+      consent: "deny",
+    });
+    expect(new URL(url).pathname).toBe("/bff/callback");
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("cancelled or access was not allowed");
+    expect(browser.cookie(HOST, SESSION)).toBeUndefined();
+  });
+
+  it("with an iss that is not the issuer (mix-up, RFC 9207): 400, no session, no code redeemed", async () => {
+    const browser = new TestBrowser(system);
+    const start = (await browser.fetch(`${BFF}/bff/login?returnTo=/`)).headers.get("location") ?? "";
+    const state = new URL(start).searchParams.get("state") ?? "";
+    const before = system.idpRequests.filter((r) => r === "POST /token").length;
+    const response = await browser.fetch(
+      `${BFF}/bff/callback?code=abc&state=${state}&iss=${encodeURIComponent("https://evil.example")}`,
+    );
+    expect(response.status).toBe(400);
+    expect(system.idpRequests.filter((r) => r === "POST /token").length).toBe(before);
+    expect(browser.cookie(HOST, SESSION)).toBeUndefined();
+  });
+});
+
+describe("the API through the BFF", () => {
+  it("lists, adds and deletes the person's own contacts", async () => {
+    const alice = await loggedIn();
+    const before = await contacts(alice);
+    expect(before.map((c) => c.name).sort()).toEqual(["Cheshire Cat", "Mad Hatter", "White Rabbit"]);
+
+    const added = await alice.api("/api/contacts", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "Dormouse", email: "dormouse@example.com" }),
+    });
+    expect(added.status).toBe(201);
+    const contact = (await added.json()) as Contact;
+    expect((await contacts(alice)).map((c) => c.id)).toContain(contact.id);
+
+    const deleted = await alice.api(`/api/contacts/${contact.id}`, { method: "DELETE" });
+    expect(deleted.status).toBe(204);
+    expect(await contacts(alice)).toHaveLength(before.length);
+
+    const bob = await loggedIn(USERS.bob);
+    const bobs = await contacts(bob);
+    expect(bobs.map((c) => c.name)).not.toContain("Mad Hatter");
+  });
+
+  it("never forwards the browser's cookies and never returns the API's", async () => {
+    const alice = await loggedIn();
+    const seen: Headers[] = [];
+    const original = system.fetch;
+    system.fetch = async (input, init) => {
+      const request = new Request(input, init);
+      if (request.url.startsWith("http://localhost:4001")) seen.push(request.headers);
+      return original(request);
+    };
+    const response = await alice.api("/api/contacts");
+    system.fetch = original;
+    expect(response.status).toBe(200);
+    expect(response.headers.get("set-cookie")).toBeNull();
+    for (const headers of seen) {
+      expect(headers.get("cookie")).toBeNull();
+      expect(headers.get("authorization")).toMatch(/^Bearer /);
+    }
+  });
+
+  it("without x-csrf: 403 csrf_check_failed; from another origin: 403", async () => {
+    const alice = await loggedIn();
+    const missing = await alice.fetch(`${BFF}/api/contacts`);
+    expect(missing.status).toBe(403);
+    expect(await missing.json()).toMatchObject({ code: "csrf_check_failed" });
+
+    const crossSite = await alice.api("/api/contacts", { headers: { "sec-fetch-site": "cross-site" } });
+    expect(crossSite.status).toBe(403);
+    const otherOrigin = await alice.api("/api/contacts", { headers: { origin: "https://evil.example" } });
+    expect(otherOrigin.status).toBe(403);
+  });
+
+  it("without a session: 401 not_authenticated problem", async () => {
+    const browser = new TestBrowser(system);
+    const response = await browser.api("/api/contacts");
+    expect(response.status).toBe(401);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(await response.json()).toMatchObject({ status: 401, code: "not_authenticated" });
+  });
+
+  it("refuses encoded slashes and dot segments in the path", async () => {
+    const alice = await loggedIn();
+    for (const path of ["/api/contacts%2F..%2Fstats", "/api/%2e%2e/stats", "/api/contacts/%5c..%5cstats"]) {
+      const response = await alice.api(path);
+      expect([400, 404]).toContain(response.status);
+      expect(response.headers.get("content-type")).toBe("application/problem+json");
+    }
+  });
+
+  it("answers 502 when the API cannot be reached", async () => {
+    await system.close();
+    system = await startSystem({ apiBaseUrl: "http://localhost:4999" });
+    const alice = await loggedIn();
+    const response = await alice.api("/api/contacts");
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ code: "upstream_unreachable" });
+  });
+});
+
+describe("refresh", () => {
+  it("refreshes an expired access token once, stores the rotated refresh token, and keeps working", async () => {
+    const alice = await loggedIn();
+    const refreshesAtLogin = system.refreshCount();
+    const oldCookie = alice.cookie(HOST, SESSION)?.value ?? "";
+    const [oldAccess, oldRefresh] = await sessionTokens(alice);
+
+    system.advance(10 * 60 * 1000);
+    const results = await Promise.all(Array.from({ length: 20 }, () => alice.api("/api/contacts")));
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(system.refreshCount()).toBe(refreshesAtLogin + 1);
+
+    const [newAccess, newRefresh] = await sessionTokens(alice);
+    expect(newAccess).not.toBe(oldAccess);
+    expect(newRefresh).not.toBe(oldRefresh);
+    expect(await contacts(alice)).toHaveLength(3);
+    expect(system.refreshCount()).toBe(refreshesAtLogin + 1);
+
+    // A request still carrying the pre-refresh cookie gets the new tokens, without replaying the spent one.
+    const late = new TestBrowser(system);
+    late.setCookie(HOST, SESSION, oldCookie);
+    expect((await late.api("/api/contacts")).status).toBe(200);
+    expect(system.refreshCount()).toBe(refreshesAtLogin + 1);
+  });
+
+  it("ends the session with 401 session_expired when the IdP refuses the refresh token", async () => {
+    const alice = await loggedIn();
+    // Revoke the grant behind the BFF's back, as an administrator would.
+    const [, refreshToken] = await sessionTokens(alice);
+    const revoked = await system.fetch(`${IDP}/token/revocation`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from(`web-bff:${(await import("@oidc-bff/idp")).DEV_WEB_BFF_SECRET}`).toString("base64")}`,
+      },
+      body: new URLSearchParams({ token: refreshToken ?? "" }).toString(),
+    });
+    expect(revoked.status).toBe(200);
+
+    system.advance(10 * 60 * 1000);
+    const response = await alice.api("/api/contacts");
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ code: "session_expired" });
+    expect(alice.cookie(HOST, SESSION)).toBeUndefined();
+  });
+
+  it("answers 503 with Retry-After while the IdP is down, keeps the session, and recovers", async () => {
+    const alice = await loggedIn();
+    system.advance(10 * 60 * 1000);
+    system.idpDown = true;
+    const down = await alice.api("/api/contacts");
+    expect(down.status).toBe(503);
+    expect(down.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await down.json()).toMatchObject({ code: "idp_unavailable" });
+    expect(alice.cookie(HOST, SESSION)).toBeDefined();
+
+    system.idpDown = false;
+    expect((await alice.api("/api/contacts")).status).toBe(200);
+  });
+});
+
+describe("logout", () => {
+  it("revokes the refresh token, ends the session for good and sends the browser through the IdP", async () => {
+    const alice = await loggedIn();
+    const captured = alice.cookie(HOST, SESSION)?.value ?? "";
+    const [, refreshToken] = await sessionTokens(alice);
+
+    const response = await alice.api("/bff/logout", { method: "POST" });
+    expect(response.status).toBe(200);
+    const { redirectTo } = (await response.json()) as { redirectTo: string };
+    expect(redirectTo).toMatch(/^\/bff\/logout\/end-session\?ticket=/);
+    expect(alice.cookie(HOST, SESSION)).toBeUndefined();
+    expect(system.idpRequests).toContain("POST /token/revocation");
+
+    // The refresh token no longer works at the IdP.
+    const { DEV_WEB_BFF_SECRET } = await import("@oidc-bff/idp");
+    const refresh = await system.fetch(`${IDP}/token`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from(`web-bff:${DEV_WEB_BFF_SECRET}`).toString("base64")}`,
+      },
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: refreshToken ?? "",
+      }).toString(),
+    });
+    expect(refresh.status).toBe(400);
+    expect(await refresh.json()).toMatchObject({ error: "invalid_grant" });
+
+    // The end-session step goes to the IdP with the ID token hint, never handing it to script.
+    const endSession = await alice.fetch(`${BFF}${redirectTo}`);
+    expect(endSession.status).toBe(302);
+    const location = new URL(endSession.headers.get("location") ?? "");
+    expect(location.origin).toBe(IDP);
+    expect(location.searchParams.get("id_token_hint")).toBeTruthy();
+    expect(location.searchParams.get("post_logout_redirect_uri")).toBe(`${BFF}/`);
+
+    // A captured copy of the cookie is refused.
+    const replay = new TestBrowser(system);
+    replay.setCookie(HOST, SESSION, captured);
+    const replayed = await replay.api("/api/contacts");
+    expect(replayed.status).toBe(401);
+    expect((await replay.api("/bff/session").then((r) => r.json())) as unknown).toEqual({
+      authenticated: false,
+    });
+  });
+
+  it("needs x-csrf", async () => {
+    const alice = await loggedIn();
+    expect((await alice.fetch(`${BFF}/bff/logout`, { method: "POST" })).status).toBe(403);
+    expect(alice.cookie(HOST, SESSION)).toBeDefined();
+  });
+});
+
+describe("bad input", () => {
+  it("a tampered or foreign session cookie is no session: 401, never a 500", async () => {
+    const browser = new TestBrowser(system);
+    for (const value of ["garbage", "Fe26.2**0**x*y*z**1*w", `${"A".repeat(3000)}`]) {
+      browser.setCookie(HOST, SESSION, value);
+      expect((await browser.api("/api/contacts")).status).toBe(401);
+      browser.setCookie(HOST, SESSION, value);
+      expect(await (await browser.api("/bff/session")).json()).toEqual({ authenticated: false });
+    }
+  });
+
+  it("unknown /bff routes are 404 problems and wrong methods 405 with Allow", async () => {
+    const browser = new TestBrowser(system);
+    const missing = await browser.api("/bff/nothing");
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ code: "not_found" });
+    const wrong = await browser.api("/bff/logout");
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe("POST");
+  });
+});
