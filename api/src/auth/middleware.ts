@@ -18,7 +18,7 @@ const MAX_TOKEN_LENGTH = 8192;
  */
 export function bearerToken(header: string | undefined): string {
   const match = /^(\S+)(?:\s+(.*))?$/s.exec(header?.trim() ?? "");
-  if (!match || match[1]?.toLowerCase() !== "bearer") {
+  if (match?.[1]?.toLowerCase() !== "bearer") {
     // No bearer credentials at all (none, or another scheme): §3.1 says no error code then.
     throw new ApiError("token_missing", "This request needs a bearer access token.");
   }
