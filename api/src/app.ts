@@ -25,6 +25,12 @@ export interface ApiConfig {
   seed?: boolean;
   /** Accepted JWS algorithms; asymmetric only. Default RS256, PS256, ES256, EdDSA. */
   algorithms?: string[];
+  /**
+   * Accepted `typ` headers. Default ["at+jwt"] (RFC 9068). Only for a provider
+   * that does not implement RFC 9068 (Keycloak: ["JWT"]): then an ID token of the
+   * same provider has the same `typ`, and only its `aud` keeps it out.
+   */
+  tokenTypes?: string[];
   /** Allowed clock skew with the IdP for `exp`, `nbf`, in seconds. Default 5. */
   clockToleranceSeconds?: number;
 }
@@ -72,6 +78,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps = {}): Api {
     issuer: config.issuer,
     audience: config.audience,
     algorithms: config.algorithms ?? DEFAULT_ALGORITHMS,
+    tokenTypes: config.tokenTypes ?? ["at+jwt"],
     clockToleranceSeconds: config.clockToleranceSeconds ?? 5,
     getKey: createIssuerKeySet({ issuer: config.issuer, fetch: deps.fetch ?? globalThis.fetch, now }),
     now,

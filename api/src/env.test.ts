@@ -13,6 +13,7 @@ describe("apiSettingsFromEnvironment", () => {
         audience: "http://localhost:4001",
         dbPath: "/repo/.data/api/contacts.sqlite",
         seed: true,
+        tokenTypes: ["at+jwt"],
       },
     });
   });
@@ -26,6 +27,7 @@ describe("apiSettingsFromEnvironment", () => {
         API_AUDIENCE: "https://api.example.com",
         API_DB_PATH: "/data/contacts.sqlite",
         API_SEED: "false",
+        API_TOKEN_TYPES: "JWT, at+jwt",
       },
       "/repo",
     );
@@ -37,6 +39,7 @@ describe("apiSettingsFromEnvironment", () => {
         audience: "https://api.example.com",
         dbPath: "/data/contacts.sqlite",
         seed: false,
+        tokenTypes: ["JWT", "at+jwt"],
       },
     });
   });

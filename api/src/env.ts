@@ -36,6 +36,7 @@ const BOOLEANS: Record<string, boolean> = {
  * - API_AUDIENCE (http://localhost:4001): this API's resource indicator
  * - API_DB_PATH (<repo>/.data/api/contacts.sqlite; relative paths from the current directory)
  * - API_SEED (true): insert the development contacts into a new database
+ * - API_TOKEN_TYPES (at+jwt): accepted `typ` headers, comma-separated (Keycloak: JWT)
  */
 export function apiSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: string): ApiServerSettings {
   const problems: string[] = [];
@@ -60,8 +61,15 @@ export function apiSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
     problems.push(`API_ISSUER must have no query and no fragment (got "${issuer}")`);
   }
 
+  // RFC 7519 §4.1.3: a StringOrURI. A URL for resource indicators; Keycloak's audiences are plain names.
   const audience = get("API_AUDIENCE") as string;
-  if (!URL.canParse(audience)) problems.push(`API_AUDIENCE must be a URL (got "${audience}")`);
+  if (/\s/.test(audience)) problems.push(`API_AUDIENCE must not contain spaces (got "${audience}")`);
+
+  const tokenTypes = (env.API_TOKEN_TYPES ?? "at+jwt")
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (tokenTypes.length === 0) problems.push("API_TOKEN_TYPES must name at least one typ");
 
   const dbPathText = get("API_DB_PATH");
   const dbPath =
@@ -78,5 +86,5 @@ export function apiSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
   if (problems.length > 0) {
     throw new ApiError("invalid_config", `The API cannot start:\n  - ${problems.join("\n  - ")}`);
   }
-  return { host, port, config: { issuer, audience, dbPath, seed: seed ?? true } };
+  return { host, port, config: { issuer, audience, dbPath, seed: seed ?? true, tokenTypes } };
 }

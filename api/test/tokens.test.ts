@@ -156,6 +156,17 @@ describe("a token that is forged or not meant for this API", () => {
     expect((await me(newApi(), await forge(idp.signingKey, options))).status).toBe(200);
   });
 
+  it("in a provider's own format (typ JWT, azp instead of client_id) is accepted only when configured", async () => {
+    const keycloakStyle = await forge(idp.signingKey, {
+      header: { typ: "JWT" },
+      claims: { client_id: undefined, azp: "web-bff" },
+    });
+    await expectInvalidToken(await me(newApi(), keycloakStyle));
+    const response = await me(newApi({ tokenTypes: ["JWT"] }), keycloakStyle);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ client_id: "web-bff" });
+  });
+
   it("is refused 2 s after exp when the clock tolerance is 0", async () => {
     const token = await forge(idp.signingKey, { claims: { exp: Math.floor(Date.now() / 1000) - 2 } });
     await expectInvalidToken(await me(newApi({ clockToleranceSeconds: 0 }), token));

@@ -39,6 +39,8 @@ export interface TokenVerifierOptions {
   issuer: string;
   audience: string;
   algorithms: string[];
+  /** Accepted JOSE `typ` headers. RFC 9068 says at+jwt; a provider without RFC 9068 (Keycloak: JWT) needs its own. */
+  tokenTypes: string[];
   clockToleranceSeconds: number;
   getKey: JWTVerifyGetKey;
   now: () => number;
@@ -64,19 +66,22 @@ export function checkAlgorithms(algorithms: string[]): void {
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   checkAlgorithms(options.algorithms);
+  const tokenTypes = new Set(options.tokenTypes.map((t) => t.toLowerCase().replace(/^application\//, "")));
 
   return async function verifyAccessToken(token) {
     let payload: Record<string, unknown>;
+    let typ: string | undefined;
     try {
-      ({ payload } = await jwtVerify(token, options.getKey, {
+      let protectedHeader: { typ?: string };
+      ({ payload, protectedHeader } = await jwtVerify(token, options.getKey, {
         algorithms: options.algorithms,
         issuer: options.issuer,
         audience: options.audience,
-        typ: "at+jwt",
         clockTolerance: options.clockToleranceSeconds,
-        requiredClaims: ["exp", "iat", "sub", "client_id"],
+        requiredClaims: ["exp", "iat", "sub"],
         currentDate: new Date(options.now()),
       }));
+      typ = protectedHeader.typ;
     } catch (error) {
       if (error instanceof errors.JOSEError) {
         throw new ApiError("invalid_token", describe(error), { cause: error });
@@ -84,7 +89,17 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       throw error;
     }
 
-    const { sub, client_id: clientId, scope } = payload;
+    // RFC 9068 §4: "at+jwt", also spelled "application/at+jwt"; media types are case-insensitive.
+    const type = typ?.toLowerCase().replace(/^application\//, "");
+    if (type === undefined || !tokenTypes.has(type)) {
+      throw new ApiError(
+        "invalid_token",
+        `The token is not an access token (typ must be ${[...tokenTypes].join(" or ")}).`,
+      );
+    }
+    // RFC 9068 names the client in client_id; providers without it (Keycloak) use OIDC's azp.
+    const { sub, scope } = payload;
+    const clientId = payload.client_id ?? payload.azp;
     if (typeof sub !== "string" || sub === "" || typeof clientId !== "string" || clientId === "") {
       throw new ApiError("invalid_token", "The access token's sub or client_id is not a string.");
     }
@@ -104,7 +119,6 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 function describe(error: InstanceType<typeof errors.JOSEError>): string {
   if (error instanceof errors.JWTExpired) return "The access token expired.";
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === "typ") return "The token is not an access token (typ must be at+jwt).";
     if (error.reason === "missing") return `The access token has no ${error.claim} claim.`;
     return `The access token's ${error.claim} claim is not valid.`;
   }
