@@ -58,6 +58,12 @@ const PAGE_TITLES: Partial<Record<BffError["code"], string>> = {
   invalid_request: "This request cannot be handled",
 };
 
+/** The same path and query, relative to our origin: what "Try again" on a failed login repeats. */
+function retryUrl(requestUrl: string): string {
+  const url = new URL(requestUrl);
+  return `${url.pathname}${url.search}`;
+}
+
 /**
  * @example
  * const bff = createBff({
@@ -146,7 +152,11 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
         known.status >= 500 && known.code !== "idp_unavailable"
           ? "Something went wrong on our side."
           : known.message,
-      action: { href: BFF_ROUTES.login, label: "Try signing in again" },
+      // Retrying a failed /bff/login repeats it as it was (same returnTo); other pages start afresh.
+      action: {
+        href: c.req.path === BFF_ROUTES.login ? retryUrl(c.req.url) : BFF_ROUTES.login,
+        label: "Try signing in again",
+      },
     });
     response.headers.set("content-type", "text/html; charset=utf-8");
     response.headers.set("content-security-policy", PAGE_CSP);

@@ -10,7 +10,7 @@ import { createIdp, DEV_WEB_BFF_SECRET, developmentIdpConfig, type Idp } from "@
 import type { Hono } from "hono";
 import { inject } from "light-my-request";
 
-import { type BffConfig, createBff, silentLogger } from "../src/index.ts";
+import { type BffConfig, type BffDeps, createBff, silentLogger } from "../src/index.ts";
 
 export const IDP = "http://127.0.0.1:4000";
 export const API = "http://localhost:4001";
@@ -33,6 +33,11 @@ export interface TestSystem {
   advance(ms: number): void;
   /** While true, every request to the IdP fails as if it were down. */
   idpDown: boolean;
+  /**
+   * Replaces the BFF with a new one (a restart, or a new configuration): same
+   * IdP and API, nothing kept in memory unless the new config shares a store.
+   */
+  restartBff(overrides?: Partial<BffConfig>, deps?: Partial<BffDeps>): void;
   /** The routed fetch: what any party uses to reach another. */
   fetch: typeof fetch;
   close(): Promise<void>;
@@ -55,7 +60,10 @@ async function injectInto(idp: Idp, request: Request): Promise<Response> {
   return new Response(status === 204 || status === 304 ? null : response.rawPayload, { status, headers });
 }
 
-export async function startSystem(bffOverrides: Partial<BffConfig> = {}): Promise<TestSystem> {
+export async function startSystem(
+  bffOverrides: Partial<BffConfig> = {},
+  bffDeps: Partial<BffDeps> = {},
+): Promise<TestSystem> {
   const idp = await createIdp(developmentIdpConfig({ storePath: ":memory:", keysPath: null, mode: "test" }));
   let offset = 0;
   const idpRequests: string[] = [];
@@ -72,6 +80,7 @@ export async function startSystem(bffOverrides: Partial<BffConfig> = {}): Promis
       offset += ms;
     },
     idpDown: false,
+    restartBff: () => {},
     fetch: async (input, init) => {
       const request = new Request(input, init);
       const { origin, pathname } = new URL(request.url);
@@ -98,22 +107,28 @@ export async function startSystem(bffOverrides: Partial<BffConfig> = {}): Promis
   const routed: typeof fetch = (input, init) => system.fetch(input, init);
   const api = createApi({ issuer: IDP, audience: API, dbPath: ":memory:", seed: true }, { fetch: routed });
   apiApp = api.app;
-  bffApp = createBff(
-    {
-      issuer: IDP,
-      clientId: "web-bff",
-      clientSecret: DEV_WEB_BFF_SECRET,
-      redirectUri: `${BFF}/bff/callback`,
-      postLogoutRedirectUri: `${BFF}/`,
-      apiBaseUrl: API,
-      resource: API,
-      cookieSecrets: [COOKIE_SECRET],
-      mode: "test",
-      dangerouslyAllowInsecureHttpIssuer: true,
-      ...bffOverrides,
-    },
-    { fetch: routed, now: () => Date.now() + offset, logger: silentLogger },
-  );
+  const newBff = (overrides: Partial<BffConfig>, deps: Partial<BffDeps>) =>
+    createBff(
+      {
+        issuer: IDP,
+        clientId: "web-bff",
+        clientSecret: DEV_WEB_BFF_SECRET,
+        redirectUri: `${BFF}/bff/callback`,
+        postLogoutRedirectUri: `${BFF}/`,
+        apiBaseUrl: API,
+        resource: API,
+        cookieSecrets: [COOKIE_SECRET],
+        mode: "test",
+        dangerouslyAllowInsecureHttpIssuer: true,
+        ...overrides,
+      },
+      { fetch: routed, now: () => Date.now() + offset, logger: silentLogger, ...deps },
+    );
+  bffApp = newBff(bffOverrides, bffDeps);
+  system.restartBff = (overrides = {}, deps = {}) => {
+    bffApp = newBff({ ...bffOverrides, ...overrides }, { ...bffDeps, ...deps });
+    system.bff = bffApp;
+  };
   system.bff = bffApp;
   return system;
 }
@@ -192,12 +207,20 @@ export class TestBrowser {
    */
   async navigate(
     url: string,
-    person: { user?: { username: string; password: string }; consent?: "allow" | "deny" } = {},
+    person: {
+      user?: { username: string; password: string };
+      consent?: "allow" | "deny";
+      /** Stop, without requesting it, at the first URL that starts with this. */
+      stopBefore?: string;
+    } = {},
   ): Promise<{ response: Response; url: string; visited: string[] }> {
     let current = url;
     let init: RequestInit = {};
     const visited: string[] = [];
     for (let step = 0; step < 20; step++) {
+      if (person.stopBefore && current.startsWith(person.stopBefore)) {
+        return { response: new Response(null, { status: 204 }), url: current, visited };
+      }
       visited.push(current);
       const response = await this.fetch(current, init);
       init = {};
