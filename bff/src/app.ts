@@ -88,6 +88,7 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
   };
 
   const sealer = createSealer(config.cookieSecrets);
+  const store = deps.store ?? new MemorySessionStore({ now });
   const oidc = createOidcClient(config, fetchImpl, now);
   const services: BffServices = {
     config,
@@ -96,8 +97,8 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
     tickets: createLogoutTickets(sealer, now),
     sessions: createSessions({
       cookie: createSessionCookie(sealer, lifetimes, now),
-      store: deps.store ?? new MemorySessionStore({ now }),
-      refresher: createRefresher(now),
+      store,
+      refresher: createRefresher({ store, sealer }),
       oidc,
       lifetimes,
       refreshLeewaySeconds: config.refreshLeewaySeconds,

@@ -28,6 +28,9 @@ describe("bffSettingsFromEnvironment", () => {
   it("reads a complete production environment, secrets newest first", () => {
     const { config, port, host } = bffSettingsFromEnvironment({ ...VALID, BFF_PORT: "8080" });
     expect(port).toBe(8080);
+    expect(bffSettingsFromEnvironment({ ...VALID, BFF_REDIS_URL: "redis://localhost:6379" }).redisUrl).toBe(
+      "redis://localhost:6379",
+    );
     expect(host).toBe("localhost");
     expect(config.mode).toBe("production");
     expect(config.cookieSecrets).toEqual([

@@ -7,6 +7,8 @@ export interface BffServerSettings {
   config: BffConfig;
   host: string;
   port: number;
+  /** Shared session store; when absent, sessions are coordinated within this process only. */
+  redisUrl: string | undefined;
 }
 
 /** Each configuration field and the environment variable that sets it. */
@@ -35,7 +37,8 @@ const VARIABLES: Record<keyof BffConfig, string> = {
  * them all. Required: BFF_ISSUER, BFF_CLIENT_ID, BFF_CLIENT_SECRET,
  * BFF_REDIRECT_URI, BFF_POST_LOGOUT_REDIRECT_URI, BFF_API_BASE_URL,
  * BFF_COOKIE_SECRETS (comma-separated, newest first). Optional: the rest of
- * VARIABLES, and BFF_PORT (3000), BFF_HOST (localhost).
+ * VARIABLES, and BFF_PORT (3000), BFF_HOST (localhost), BFF_REDIS_URL (none:
+ * an in-memory store; set it when several BFF processes serve the same users).
  */
 export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSettings {
   const problems: string[] = [];
@@ -97,8 +100,13 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
   if (!Number.isInteger(port) || port > 65535)
     problems.push(`BFF_PORT must be a port number (got "${portText}")`);
 
+  const redisUrl = text("BFF_REDIS_URL");
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push(`BFF_REDIS_URL must be a redis:// or rediss:// URL`);
+  }
+
   if (problems.length > 0) {
     throw new BffError("invalid_config", `The BFF cannot start:\n  - ${problems.join("\n  - ")}`);
   }
-  return { config, host: text("BFF_HOST") ?? "localhost", port };
+  return { config, host: text("BFF_HOST") ?? "localhost", port, redisUrl };
 }

@@ -25,6 +25,8 @@ export const BFF_ERROR_CODES = [
   // The API could not be reached / did not answer in time.
   "upstream_unreachable",
   "upstream_timeout",
+  // The shared session store (Redis) cannot be reached.
+  "session_store_unavailable",
   "internal_error",
 ] as const;
 
@@ -45,6 +47,11 @@ const MAPPING: Record<BffErrorCode, { status: number; title: string; problem: Pr
   idp_unavailable: { status: 503, title: "Service Unavailable", problem: "idp_unavailable" },
   upstream_unreachable: { status: 502, title: "Bad Gateway", problem: "upstream_unreachable" },
   upstream_timeout: { status: 504, title: "Gateway Timeout", problem: "upstream_timeout" },
+  session_store_unavailable: {
+    status: 503,
+    title: "Service Unavailable",
+    problem: "session_store_unavailable",
+  },
   internal_error: { status: 500, title: "Internal Server Error", problem: "internal_error" },
 };
 
@@ -72,7 +79,10 @@ export class BffError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.retryAfterSeconds =
-      options.retryAfterSeconds ?? (code === "idp_unavailable" ? IDP_RETRY_AFTER_SECONDS : undefined);
+      options.retryAfterSeconds ??
+      (code === "idp_unavailable" || code === "session_store_unavailable"
+        ? IDP_RETRY_AFTER_SECONDS
+        : undefined);
     this.allow = options.allow;
   }
 

@@ -7,4 +7,5 @@ export { type BffConfig, type BffMode, DEFAULT_SCOPES, validateConfig } from "./
 export { BffError, type BffErrorCode } from "./errors.ts";
 export { type BffLogger, consoleLogger, silentLogger } from "./logger.ts";
 export { LOGIN_COOKIE, SESSION_COOKIE } from "./session/cookies.ts";
+export { RedisSessionStore, type RedisSessionStoreOptions } from "./session/redis-store.ts";
 export { MemorySessionStore, type SessionStore } from "./session/store.ts";

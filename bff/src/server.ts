@@ -7,6 +7,7 @@ import { serve } from "@hono/node-server";
 import { createBff } from "./app.ts";
 import { bffSettingsFromEnvironment } from "./env.ts";
 import { BffError } from "./errors.ts";
+import { RedisSessionStore } from "./session/redis-store.ts";
 
 function fail(error: unknown): never {
   // Configuration problems are expected: say what is wrong, without a stack trace.
@@ -16,9 +17,15 @@ function fail(error: unknown): never {
 
 let app: ReturnType<typeof createBff>;
 let settings: ReturnType<typeof bffSettingsFromEnvironment>;
+let store: RedisSessionStore | undefined;
 try {
   settings = bffSettingsFromEnvironment(process.env);
-  app = createBff(settings.config);
+  if (settings.redisUrl) {
+    store = await RedisSessionStore.connect({ url: settings.redisUrl }).catch((cause: unknown) => {
+      throw new BffError("invalid_config", `The BFF cannot reach Redis at BFF_REDIS_URL (${String(cause)}).`);
+    });
+  }
+  app = createBff(settings.config, store ? { store } : {});
 } catch (error) {
   fail(error);
 }
@@ -48,7 +55,9 @@ function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   console.log(`bff: ${signal} received, stopping`);
-  server.close(() => process.exit(0));
+  server.close(() => {
+    void (store?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+  });
   // Keep-alive connections would otherwise hold the server open.
   if ("closeAllConnections" in server) server.closeAllConnections();
 }

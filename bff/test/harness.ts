@@ -38,6 +38,8 @@ export interface TestSystem {
    * IdP and API, nothing kept in memory unless the new config shares a store.
    */
   restartBff(overrides?: Partial<BffConfig>, deps?: Partial<BffDeps>): void;
+  /** Another BFF app wired like the first (a second process, in effect): drive it with `app.fetch`. */
+  anotherBff(overrides?: Partial<BffConfig>, deps?: Partial<BffDeps>): Hono;
   /** The routed fetch: what any party uses to reach another. */
   fetch: typeof fetch;
   close(): Promise<void>;
@@ -81,6 +83,9 @@ export async function startSystem(
     },
     idpDown: false,
     restartBff: () => {},
+    anotherBff: () => {
+      throw new Error("not ready");
+    },
     fetch: async (input, init) => {
       const request = new Request(input, init);
       const { origin, pathname } = new URL(request.url);
@@ -125,6 +130,8 @@ export async function startSystem(
       { fetch: routed, now: () => Date.now() + offset, logger: silentLogger, ...deps },
     );
   bffApp = newBff(bffOverrides, bffDeps);
+  system.anotherBff = (overrides = {}, deps = {}) =>
+    newBff({ ...bffOverrides, ...overrides }, { ...bffDeps, ...deps });
   system.restartBff = (overrides = {}, deps = {}) => {
     bffApp = newBff({ ...bffOverrides, ...overrides }, { ...bffDeps, ...deps });
     system.bff = bffApp;

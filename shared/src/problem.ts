@@ -38,6 +38,8 @@ export const PROBLEM_CODES = [
   // The API could not be reached, or was too slow.
   "upstream_unreachable",
   "upstream_timeout",
+  // The BFF's shared session store (Redis) cannot be reached: try again shortly (with Retry-After).
+  "session_store_unavailable",
   "internal_error",
 ] as const;
 

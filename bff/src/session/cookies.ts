@@ -30,6 +30,14 @@ export function writeCookie(
   sameSite: SameSite,
   maxAgeSeconds: number,
 ) {
+  // One Set-Cookie per cookie and response: a request that first records activity and then
+  // refreshes writes the session twice, and only the last value may reach the browser.
+  const earlier = c.res.headers.getSetCookie();
+  const others = earlier.filter((line) => !line.startsWith(`${name}=`));
+  if (others.length !== earlier.length) {
+    c.header("set-cookie", undefined);
+    for (const line of others) c.header("set-cookie", line, { append: true });
+  }
   setCookie(c, name, value, {
     httpOnly: true,
     secure: true,

@@ -1,73 +1,131 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 
+import { BffError } from "../errors.ts";
 import type { SessionData, SessionTokens } from "./data.ts";
+import type { Sealer } from "./seal.ts";
+import type { SessionStore } from "./store.ts";
 
 /**
  * Refresh-token rotation is strict at our IdP: each refresh token works once,
  * and presenting a spent one revokes the whole grant (RFC 9700 §4.14.2). A page
- * that fires ten API calls with an expiring access token must therefore cause
- * one refresh, not ten. Two rules make that true within one BFF process:
+ * that fires fifty API calls with an expiring access token, spread over several
+ * BFF processes, must therefore cause one refresh, not fifty. Three rules:
  *
- * 1. Single flight: while a refresh with refresh token R is under way, every
- *    other request holding R waits for that same refresh.
- * 2. Short memory: for `rememberMs` afterwards the result stays available under
- *    a key derived from R, so a request that still carries the old cookie
- *    (sent before the browser stored the new one) gets the new tokens instead
- *    of replaying R.
+ * 1. Single flight in this process: while a refresh with refresh token R runs,
+ *    every other request here holding R waits for that same promise.
+ * 2. Single flight across processes: a lock in the shared store, keyed by R,
+ *    lets one process refresh; the others wait for its outcome.
+ * 3. Short memory: the outcome stays in the store for `rememberMs`, so a
+ *    request that still carries the old cookie (sent before the browser stored
+ *    the new one) gets the new tokens instead of replaying R.
  *
- * The key is a SHA-256 of R, so this map never holds a usable refresh token.
+ * The key is a SHA-256 of R and the outcome is sealed, so the store never
+ * holds a usable token.
  */
 export interface RefreshResult {
   tokens: SessionTokens;
-  /** The session's version after the refresh (the old version + 1). */
+  /** The session's version after the refresh (the old version + 1): an older cookie never wins. */
   version: number;
   /** Present when the refresh brought a new ID token. */
   idTokenClaims?: Record<string, unknown>;
 }
 
+export type DoRefresh = (refreshToken: string) => Promise<Omit<RefreshResult, "version">>;
+
 export interface Refresher {
   /** Refreshes `session`'s tokens, sharing the work with every concurrent caller holding the same refresh token. */
-  refresh(
-    session: SessionData,
-    doRefresh: (refreshToken: string) => Promise<Omit<RefreshResult, "version">>,
-  ): Promise<RefreshResult>;
+  refresh(session: SessionData, doRefresh: DoRefresh): Promise<RefreshResult>;
 }
 
 export const REMEMBER_REFRESH_MS = 30_000;
+/** Longest a refresh may hold the lock: the IdP's answer normally takes milliseconds. */
+const LOCK_TTL_MS = 10_000;
+/** Longest a request waits for another process's refresh before giving up with a 503. */
+const WAIT_LIMIT_MS = 12_000;
+const POLL_INTERVAL_MS = 20;
+
+type Outcome = { ok: true; result: RefreshResult } | { ok: false; message: string };
 
 const keyOf = (refreshToken: string) => createHash("sha256").update(refreshToken).digest("base64url");
 
-export function createRefresher(now: () => number, rememberMs = REMEMBER_REFRESH_MS): Refresher {
+export function createRefresher(options: {
+  store: SessionStore;
+  sealer: Sealer;
+  rememberMs?: number;
+}): Refresher {
+  const { store, sealer } = options;
+  const rememberMs = options.rememberMs ?? REMEMBER_REFRESH_MS;
   const inFlight = new Map<string, Promise<RefreshResult>>();
-  const recent = new Map<string, { result: RefreshResult; until: number }>();
+  const owner = randomUUID();
 
-  const forgetOld = () => {
-    const time = now();
-    for (const [key, entry] of recent) if (entry.until <= time) recent.delete(key);
-  };
+  const seal = (outcome: Outcome) => sealer.seal("refresh-outcome", outcome, rememberMs / 1000 + 5);
+
+  async function open(sealed: string): Promise<RefreshResult> {
+    const unsealed = await sealer.unseal<Outcome>("refresh-outcome", sealed);
+    if (!unsealed.ok)
+      throw new BffError("session_store_unavailable", "A stored refresh outcome cannot be read.");
+    if (!unsealed.value.ok) throw new BffError("session_expired", unsealed.value.message);
+    return unsealed.value.result;
+  }
+
+  async function shared(session: SessionData, refreshToken: string, key: string, doRefresh: DoRefresh) {
+    const waitUntil = performance.now() + WAIT_LIMIT_MS;
+    for (;;) {
+      const stored = await store.refreshOutcome(key);
+      if (stored !== undefined) return open(stored);
+
+      if (await store.beginRefresh(key, owner, LOCK_TTL_MS)) {
+        // Another process may have finished between our read and our lock.
+        const late = await store.refreshOutcome(key);
+        if (late !== undefined) {
+          await store.abandonRefresh(key, owner);
+          return open(late);
+        }
+        try {
+          const result: RefreshResult = { ...(await doRefresh(refreshToken)), version: session.version + 1 };
+          await store.finishRefresh(key, owner, await seal({ ok: true, result }), rememberMs);
+          return result;
+        } catch (error) {
+          if (error instanceof BffError && error.code === "session_expired") {
+            // The grant is gone: every holder of this refresh token must hear it, not retry it.
+            await store.finishRefresh(
+              key,
+              owner,
+              await seal({ ok: false, message: error.message }),
+              rememberMs,
+            );
+          } else {
+            // The IdP is down or slow: let the next request try again.
+            await store.abandonRefresh(key, owner);
+          }
+          throw error;
+        }
+      }
+
+      if (performance.now() > waitUntil) {
+        throw new BffError("idp_unavailable", "A token refresh under way elsewhere did not finish in time.");
+      }
+      await sleep(POLL_INTERVAL_MS);
+    }
+  }
 
   return {
     refresh(session, doRefresh) {
       const refreshToken = session.tokens.refreshToken;
       if (refreshToken === undefined) throw new Error("refresh called on a session without a refresh token");
       const key = keyOf(refreshToken);
-
-      const remembered = recent.get(key);
-      if (remembered && remembered.until > now()) return Promise.resolve(remembered.result);
       const running = inFlight.get(key);
       if (running) return running;
-
-      const started = (async () => {
-        try {
-          const refreshed = await doRefresh(refreshToken);
-          const result: RefreshResult = { ...refreshed, version: session.version + 1 };
-          forgetOld();
-          recent.set(key, { result, until: now() + rememberMs });
-          return result;
-        } finally {
-          inFlight.delete(key);
-        }
-      })();
+      const started = shared(session, refreshToken, key, doRefresh)
+        .catch((error: unknown) => {
+          if (error instanceof BffError) throw error;
+          // The store itself failed (Redis down): say so, keep the session.
+          throw new BffError("session_store_unavailable", "The session store cannot be reached.", {
+            cause: error,
+          });
+        })
+        .finally(() => inFlight.delete(key));
       inFlight.set(key, started);
       return started;
     },

@@ -70,8 +70,21 @@ export function sessionTokens(tokens: TokenSet, previous?: SessionTokens): Sessi
   };
 }
 
+/** A store failure (Redis down) is a 503 the person can retry, never a 500 or a lost session. */
+async function fromStore<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    throw new BffError("session_store_unavailable", "The session store cannot be reached.", { cause: error });
+  }
+}
+
 export function createSessions(options: SessionsOptions): Sessions {
-  const { cookie, store, refresher, oidc, lifetimes, logger, now } = options;
+  const { cookie, refresher, oidc, lifetimes, logger, now } = options;
+  const store = {
+    isEnded: (sid: string) => fromStore(options.store.isEnded(sid)),
+    markEnded: (sid: string, until: number) => fromStore(options.store.markEnded(sid, until)),
+  };
 
   /** Reads and checks the cookie: "none" (never had one), "ended" (had one that is over), or the session. */
   async function load(c: Context): Promise<SessionData | "none" | "ended"> {

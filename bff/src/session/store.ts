@@ -1,22 +1,40 @@
 /**
- * The little server-side state a cookie session needs. The session itself
- * lives in the sealed cookie; what a cookie cannot do is *stop* being valid
- * before it expires. So logout records the session id here as ended, and every
- * request checks it: a captured copy of the cookie, replayed after logout, is
- * refused.
+ * The little server-side state a cookie session needs, shared by every BFF
+ * process that serves the same users.
  *
- * An implementation shared by several BFF processes (Redis) makes that hold
- * across processes and restarts; the in-memory default holds for one process.
+ * 1. Ended sessions. The session lives in the sealed cookie; what a cookie
+ *    cannot do is *stop* being valid before it expires. Logout records the
+ *    session id as ended, and every request checks it: a captured copy of the
+ *    cookie, replayed after logout, is refused.
+ * 2. Refreshes under way, and their results for a short while (see
+ *    refresh.ts). With strict refresh-token rotation, two processes that
+ *    refresh the same session at once would replay a spent token and get the
+ *    whole grant revoked; the store lets exactly one of them refresh and the
+ *    others pick up its result.
+ *
+ * `MemorySessionStore` holds this for one process; `RedisSessionStore`
+ * (redis-store.ts) for several processes and across restarts. Values are
+ * opaque strings: the refresher seals them, so no store ever holds a token in clear.
  */
 export interface SessionStore {
   /** Records that session `sid` has ended. `until` (ms since the epoch) is when its cookie expires anyway. */
   markEnded(sid: string, until: number): Promise<void>;
   isEnded(sid: string): Promise<boolean>;
+
+  /** Takes the refresh lock for `key` for `ttlMs` unless someone holds it. True when taken. */
+  beginRefresh(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Stores the outcome of a refresh for `ttlMs` and releases the lock. */
+  finishRefresh(key: string, owner: string, outcome: string, ttlMs: number): Promise<void>;
+  /** Releases the lock without an outcome (the refresh failed in a way that may be retried). */
+  abandonRefresh(key: string, owner: string): Promise<void>;
+  /** The stored outcome of a finished refresh, if it is still kept. */
+  refreshOutcome(key: string): Promise<string | undefined>;
 }
 
 /**
- * The default store: a Map in this process. Entries are dropped once the
- * session they name could no longer be used anyway.
+ * The default store: Maps in this process. Entries are dropped once they
+ * expire. Share one instance between several `createBff` apps in one process,
+ * or keep it across a restart of the app, and they see the same state.
  *
  * @example
  * const store = new MemorySessionStore();
@@ -24,6 +42,8 @@ export interface SessionStore {
  */
 export class MemorySessionStore implements SessionStore {
   readonly #ended = new Map<string, number>();
+  readonly #locks = new Map<string, { owner: string; until: number }>();
+  readonly #outcomes = new Map<string, { outcome: string; until: number }>();
   readonly #now: () => number;
 
   constructor(options: { now?: () => number } = {}) {
@@ -40,8 +60,32 @@ export class MemorySessionStore implements SessionStore {
     return until !== undefined && until > this.#now();
   }
 
+  async beginRefresh(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    const lock = this.#locks.get(key);
+    if (lock && lock.until > this.#now()) return false;
+    this.#locks.set(key, { owner, until: this.#now() + ttlMs });
+    return true;
+  }
+
+  async finishRefresh(key: string, owner: string, outcome: string, ttlMs: number): Promise<void> {
+    this.#prune();
+    this.#outcomes.set(key, { outcome, until: this.#now() + ttlMs });
+    await this.abandonRefresh(key, owner);
+  }
+
+  async abandonRefresh(key: string, owner: string): Promise<void> {
+    if (this.#locks.get(key)?.owner === owner) this.#locks.delete(key);
+  }
+
+  async refreshOutcome(key: string): Promise<string | undefined> {
+    const entry = this.#outcomes.get(key);
+    return entry && entry.until > this.#now() ? entry.outcome : undefined;
+  }
+
   #prune() {
     const now = this.#now();
     for (const [sid, until] of this.#ended) if (until <= now) this.#ended.delete(sid);
+    for (const [key, entry] of this.#outcomes) if (entry.until <= now) this.#outcomes.delete(key);
+    for (const [key, lock] of this.#locks) if (lock.until <= now) this.#locks.delete(key);
   }
 }
