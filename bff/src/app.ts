@@ -116,6 +116,8 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
     await next();
     c.header("x-content-type-options", "nosniff");
     c.header("referrer-policy", "same-origin");
+    // In production the BFF is on https: tell the browser never to try plain http.
+    if (config.mode === "production") c.header("strict-transport-security", "max-age=31536000");
   });
 
   app.route("/", loginRoutes(services));

@@ -30,6 +30,8 @@ export interface BffConfig {
    * providers without resource indicators: the code-exchange token is then the API token.
    */
   resource?: string;
+  /** The only algorithm accepted for ID token signatures. Default RS256 (OpenID Connect Core §15.1). */
+  idTokenSigningAlg?: string;
   /** Default "production", the strictest. */
   mode?: BffMode;
   /** The session ends this long after login, whatever happens. Default 12 h. */
@@ -63,6 +65,7 @@ export interface ResolvedBffConfig {
   cookieSecrets: string[];
   scopes: string[];
   resource: string | undefined;
+  idTokenSigningAlg: string;
   mode: BffMode;
   sessionAbsoluteLifetimeSeconds: number;
   sessionIdleTimeoutSeconds: number;
@@ -148,10 +151,10 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
   if (redirect?.search) add("redirectUri", "must have no query");
   secureOrLoopback("postLogoutRedirectUri", config.postLogoutRedirectUri);
 
-  const api = httpUrl(config.apiBaseUrl);
-  if (!api) add("apiBaseUrl", `must be an absolute http(s) URL (got "${String(config.apiBaseUrl ?? "")}")`);
-  else if (api.search || api.hash || api.username || api.password) {
-    add("apiBaseUrl", "must have no query, fragment or credentials");
+  // The access token travels to the API: https, or http on this machine only.
+  const api = secureOrLoopback("apiBaseUrl", config.apiBaseUrl);
+  if (api && (api.search || api.username || api.password)) {
+    add("apiBaseUrl", "must have no query or credentials");
   }
 
   if (!Array.isArray(config.cookieSecrets) || config.cookieSecrets.length === 0) {
@@ -168,6 +171,11 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
     if (new Set(config.cookieSecrets).size !== config.cookieSecrets.length) {
       add("cookieSecrets", "secrets must be different from each other");
     }
+  }
+
+  const alg = config.idTokenSigningAlg ?? "RS256";
+  if (!/^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(alg)) {
+    add("idTokenSigningAlg", `must be an asymmetric JWS algorithm such as RS256 (got "${alg}")`);
   }
 
   const scopes = (config.scopes ?? DEFAULT_SCOPES).split(" ").filter(Boolean);
@@ -223,6 +231,7 @@ export function resolveConfig(config: BffConfig): ResolvedBffConfig {
     cookieSecrets: [...config.cookieSecrets],
     scopes: (config.scopes ?? DEFAULT_SCOPES).split(" ").filter(Boolean),
     resource: config.resource,
+    idTokenSigningAlg: config.idTokenSigningAlg ?? "RS256",
     mode,
     sessionAbsoluteLifetimeSeconds: config.sessionAbsoluteLifetimeSeconds ?? 12 * 3600,
     sessionIdleTimeoutSeconds: config.sessionIdleTimeoutSeconds ?? 3600,

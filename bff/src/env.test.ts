@@ -79,6 +79,12 @@ describe("bffSettingsFromEnvironment", () => {
     ).toMatch(/loopback/);
   });
 
+  it("refuses an API on plain http outside this machine: the access token would travel in clear", () => {
+    expect(failure({ ...VALID, BFF_API_BASE_URL: "http://api.internal" })).toMatch(
+      /BFF_API_BASE_URL must use https/,
+    );
+  });
+
   it("refuses a redirect URI that is not the BFF's callback route", () => {
     expect(failure({ ...VALID, BFF_REDIRECT_URI: "https://app.example.com/callback" })).toMatch(
       /BFF_REDIRECT_URI must end in \/bff\/callback/,

@@ -22,6 +22,7 @@ const VARIABLES: Record<keyof BffConfig, string> = {
   cookieSecrets: "BFF_COOKIE_SECRETS",
   scopes: "BFF_SCOPES",
   resource: "BFF_RESOURCE",
+  idTokenSigningAlg: "BFF_ID_TOKEN_SIGNING_ALG",
   mode: "BFF_MODE",
   sessionAbsoluteLifetimeSeconds: "BFF_SESSION_LIFETIME_SECONDS",
   sessionIdleTimeoutSeconds: "BFF_SESSION_IDLE_TIMEOUT_SECONDS",
@@ -79,6 +80,7 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
   const optional = {
     scopes: text("BFF_SCOPES"),
     resource: text("BFF_RESOURCE"),
+    idTokenSigningAlg: text("BFF_ID_TOKEN_SIGNING_ALG"),
     sessionAbsoluteLifetimeSeconds: whole("BFF_SESSION_LIFETIME_SECONDS"),
     sessionIdleTimeoutSeconds: whole("BFF_SESSION_IDLE_TIMEOUT_SECONDS"),
     refreshLeewaySeconds: whole("BFF_REFRESH_LEEWAY_SECONDS"),

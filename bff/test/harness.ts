@@ -140,6 +140,15 @@ export async function startSystem(
   return system;
 }
 
+const decodeHtml = (text: string) =>
+  text.replace(/&#(\d+);|&amp;|&quot;|&lt;|&gt;|&#x([\da-f]+);/gi, (entity, dec, hex) => {
+    if (dec) return String.fromCharCode(Number(dec));
+    if (hex) return String.fromCharCode(Number.parseInt(hex, 16));
+    return (
+      ({ "&amp;": "&", "&quot;": '"', "&lt;": "<", "&gt;": ">" } as Record<string, string>)[entity] ?? entity
+    );
+  });
+
 interface JarCookie {
   value: string;
   path: string;
@@ -237,6 +246,27 @@ export class TestBrowser {
         continue;
       }
       const here = new URL(current);
+      if (here.origin === IDP && response.headers.get("content-type")?.startsWith("text/html")) {
+        const page = await response.clone().text();
+        // oidc-provider's self-submitting form (switching accounts ends the old IdP session first):
+        // a browser runs its script; here it is posted as it stands.
+        const autoPost = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page);
+        if (page.includes("document.forms[0].submit()") && autoPost?.[1]) {
+          const fields = new URLSearchParams();
+          for (const input of (autoPost[2] ?? "").matchAll(
+            /<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g,
+          )) {
+            fields.set(input[1] ?? "", decodeHtml(input[2] ?? ""));
+          }
+          current = new URL(decodeHtml(autoPost[1]), current).href;
+          init = {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: fields.toString(),
+          };
+          continue;
+        }
+      }
       const uid = /^\/interaction\/([^/]+)$/.exec(here.pathname)?.[1];
       if (here.origin === IDP && uid && response.status === 200) {
         const page = await response.text();

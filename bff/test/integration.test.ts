@@ -118,6 +118,10 @@ describe("login", () => {
       "https://evil.example/",
       "/\\evil.example",
       "javascript:alert(1)",
+      "/.//evil.example",
+      "/%2e//evil.example",
+      "/a/..//evil.example/x?y#z",
+      `/${"a".repeat(5000)}`,
     ]) {
       const browser = new TestBrowser(system);
       expect(await browser.login(USERS.alice, returnTo)).toBe(`${BFF}/`);
@@ -411,5 +415,82 @@ describe("bad input", () => {
     const wrong = await browser.api("/bff/logout");
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get("allow")).toBe("POST");
+  });
+});
+
+describe("hardening", () => {
+  it("a second login in the same browser ends the first session: its cookie is refused", async () => {
+    const browser = await loggedIn(USERS.alice);
+    const alicesCookie = browser.cookie(HOST, SESSION)?.value ?? "";
+    // prompt=login: the IdP still has alice's session and would otherwise sign her in again.
+    await browser.navigate(`${BFF}/bff/login?prompt=login&returnTo=/`, { user: USERS.bob, consent: "allow" });
+    expect(await (await browser.api("/bff/session")).json()).toMatchObject({ user: { sub: "user-bob" } });
+    const copy = new TestBrowser(system);
+    copy.setCookie(HOST, SESSION, alicesCookie);
+    expect((await copy.api("/api/contacts")).status).toBe(401);
+  });
+
+  it("an ID token signed with another algorithm than the one configured is refused: no session", async () => {
+    await system.close();
+    system = await startSystem({ idTokenSigningAlg: "ES256" });
+    const browser = new TestBrowser(system);
+    const { response, url } = await browser.navigate(`${BFF}/bff/login?returnTo=/`, {
+      user: USERS.alice,
+      consent: "allow",
+    });
+    expect(new URL(url).pathname).toBe("/bff/callback");
+    expect(response.status).toBe(400);
+    expect(browser.cookie(HOST, SESSION)).toBeUndefined();
+  });
+
+  it("keeps the login cookie under 4096 bytes however many long logins are pending, newest kept", async () => {
+    const browser = new TestBrowser(system);
+    const long = `/${"x".repeat(1000)}`;
+    const starts: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      starts.push(
+        (await browser.fetch(`${BFF}/bff/login?returnTo=${long}${i}`)).headers.get("location") ?? "",
+      );
+    }
+    const login = browser.cookie(HOST, LOGIN);
+    expect(Buffer.byteLength(`${LOGIN}=${login?.value}`)).toBeLessThanOrEqual(4096);
+    const newest = await browser.navigate(starts[4] ?? "", { user: USERS.alice, consent: "allow" });
+    expect(newest.url).toBe(`${BFF}${long}4`);
+  });
+
+  it("/bff/session leaves out protocol-only ID token claims (nonce, sid, hashes)", async () => {
+    const browser = await loggedIn();
+    const { idTokenClaims } = (await (await browser.api("/bff/session")).json()) as AuthenticatedSession;
+    expect(idTokenClaims).toMatchObject({ sub: "user-alice" });
+    for (const claim of ["nonce", "sid", "at_hash"]) expect(idTokenClaims).not.toHaveProperty(claim);
+  });
+
+  it("passes on only safe API response headers: no CORS grant, cookie or HSTS speaks for our origin", async () => {
+    const alice = await loggedIn();
+    const original = system.fetch;
+    system.fetch = async (input, init) => {
+      const response = await original(input, init);
+      if (!new Request(input, init).url.startsWith("http://localhost:4001")) return response;
+      const headers = new Headers(response.headers);
+      headers.set("access-control-allow-origin", "*");
+      headers.set("set-cookie", "api=1; Path=/");
+      headers.set("strict-transport-security", "max-age=1");
+      headers.set("location", "http://internal-api.local/contacts");
+      headers.set("etag", '"v1"');
+      return new Response(response.body, { status: response.status, headers });
+    };
+    const response = await alice.api("/api/contacts");
+    system.fetch = original;
+    expect(response.status).toBe(200);
+    for (const name of [
+      "access-control-allow-origin",
+      "set-cookie",
+      "strict-transport-security",
+      "location",
+    ]) {
+      expect(response.headers.get(name)).toBeNull();
+    }
+    expect(response.headers.get("etag")).toBe('"v1"');
+    expect(response.headers.get("content-type")).toMatch(/json/);
   });
 });

@@ -42,8 +42,11 @@ export interface OidcClient {
   ): Promise<TokenSet>;
   /** Calls the UserInfo endpoint and checks that its `sub` is the ID token's (OpenID Connect Core §5.3.2). */
   userinfo(accessToken: string, expectedSub: string): Promise<Record<string, unknown>>;
-  /** Uses a refresh token (RFC 6749 §6), with `resource` when configured (RFC 8707 §2.2). */
-  refresh(refreshToken: string): Promise<TokenSet>;
+  /**
+   * Uses a refresh token (RFC 6749 §6), with `resource` when configured (RFC 8707 §2.2).
+   * A new ID token in the answer must be about the same person (OpenID Connect Core §12.2).
+   */
+  refresh(refreshToken: string, expectedSub: string): Promise<TokenSet>;
   /** Revokes a refresh token (RFC 7009); a provider without a revocation endpoint is skipped. */
   revoke(refreshToken: string): Promise<void>;
   /** The RP-initiated logout URL, or undefined when the provider has no end-session endpoint. */
@@ -77,7 +80,11 @@ export function createOidcClient(
   fetchImpl: typeof fetch,
   now: () => number,
 ): OidcClient {
-  const client: oauth.Client = { client_id: config.clientId };
+  // Pinning the ID token's algorithm refuses whatever else the provider might advertise (HS256, none).
+  const client: oauth.Client = {
+    client_id: config.clientId,
+    id_token_signed_response_alg: config.idTokenSigningAlg,
+  };
   const clientAuth = oauth.ClientSecretBasic(config.clientSecret);
   // Every request to the provider: through the injected fetch, and over plain http only when
   // the configuration allowed it (development and test, loopback only; see config.ts).
@@ -169,6 +176,9 @@ export function createOidcClient(
           expectedNonce: expected.nonce,
           requireIdToken: true,
         });
+        // The claims are checked above; the signature too, against the provider's JWKS. TLS alone
+        // would vouch for the sender, but in development the provider speaks plain http.
+        await oauth.validateApplicationLevelSignature(as, response, http);
         return toTokenSet(result);
       } catch (error) {
         throw asBffError(error, "code exchange");
@@ -185,17 +195,24 @@ export function createOidcClient(
       }
     },
 
-    async refresh(refreshToken) {
+    async refresh(refreshToken, expectedSub) {
       const as = await metadata();
+      let tokens: TokenSet;
       try {
         const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, {
           ...http,
           ...(config.resource ? { additionalParameters: { resource: config.resource } } : {}),
         });
-        return toTokenSet(await oauth.processRefreshTokenResponse(as, client, response));
+        const result = await oauth.processRefreshTokenResponse(as, client, response);
+        if (result.id_token) await oauth.validateApplicationLevelSignature(as, response, http);
+        tokens = toTokenSet(result);
       } catch (error) {
         throw asBffError(error, "refresh");
       }
+      if (tokens.idTokenClaims && tokens.idTokenClaims.sub !== expectedSub) {
+        throw new BffError("login_failed", "The identity provider's new ID token is about another person.");
+      }
+      return tokens;
     },
 
     async revoke(refreshToken) {

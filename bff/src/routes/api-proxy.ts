@@ -27,18 +27,22 @@ const FORWARDED_REQUEST_HEADERS = [
   "prefer",
 ];
 
-/** API response headers the browser must not get: hop-by-hop ones (RFC 9110 §7.6.1) and cookies. */
-const DROPPED_RESPONSE_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
-  "set-cookie",
-  "set-cookie2",
-]);
+/**
+ * API response headers the browser gets. Only these: anything else the API
+ * says (CORS grants, HSTS, Clear-Site-Data, a Location on an internal host,
+ * cookies) would speak for the BFF's whole origin.
+ */
+const FORWARDED_RESPONSE_HEADERS = [
+  "content-type",
+  "content-length",
+  "content-language",
+  "cache-control",
+  "etag",
+  "last-modified",
+  "vary",
+  "retry-after",
+  "www-authenticate",
+];
 
 /**
  * The API path for a browser path, or a 400. The URL parser has already
@@ -99,9 +103,13 @@ export function apiProxyRoutes({ config, sessions, fetch }: BffServices): Hono {
 
     // Through Hono's context, so that cookies the BFF set during this request
     // (a refreshed session) are sent along with the API's own headers.
-    upstream.headers.forEach((value, name) => {
-      if (!DROPPED_RESPONSE_HEADERS.has(name)) c.header(name, value, { append: true });
-    });
+    for (const name of FORWARDED_RESPONSE_HEADERS) {
+      const value = upstream.headers.get(name);
+      if (value !== null) c.header(name, value);
+    }
+    // A relative Location (a created resource) is ours to pass on: it stays under /api.
+    const location = upstream.headers.get("location");
+    if (location !== null && !/^[a-z][a-z\d+.-]*:|^\/\//i.test(location)) c.header("location", location);
     if (!upstream.headers.has("cache-control")) c.header("cache-control", "no-store");
     return c.body(upstream.body as ReadableStream, upstream.status as ContentfulStatusCode);
   });

@@ -123,9 +123,13 @@ export function loginRoutes(services: BffServices): Hono {
           "The identity provider issued no refresh token, which is needed to obtain the API's token. Is offline_access granted?",
         );
       }
-      kept = sessionTokens(await oidc.refresh(kept.refreshToken), kept);
+      kept = sessionTokens(await oidc.refresh(kept.refreshToken, idTokenClaims.sub), kept);
     }
 
+    // A login in a browser that still has a session (another person, or the same one again)
+    // ends the old one: a copy of its cookie must not stay usable.
+    const previous = await sessions.current(c);
+    if (previous) await sessions.end(c, previous);
     await sessions.start(c, { tokens: kept, idTokenClaims, userinfo });
     return c.redirect(login.returnTo, 302);
   });

@@ -20,6 +20,12 @@ const USER_CLAIMS = [
   "locale",
 ];
 
+/**
+ * ID token claims that only serve the protocol (replay and hash checks, the
+ * IdP's own session id): nothing a page needs, so they stay on the server.
+ */
+const PROTOCOL_CLAIMS = new Set(["nonce", "at_hash", "c_hash", "s_hash", "sid"]);
+
 export function sessionView(session: SessionData, lifetimes: SessionLifetimes): AuthenticatedSession {
   const sub = String(session.idTokenClaims.sub);
   const user: AuthenticatedSession["user"] = { sub };
@@ -33,7 +39,9 @@ export function sessionView(session: SessionData, lifetimes: SessionLifetimes): 
     scopes: session.tokens.scopes,
     expiresAt: new Date(absoluteExpiry(session, lifetimes)).toISOString(),
     accessTokenExpiresAt: new Date(session.tokens.accessTokenExpiresAt).toISOString(),
-    idTokenClaims: session.idTokenClaims,
+    idTokenClaims: Object.fromEntries(
+      Object.entries(session.idTokenClaims).filter(([claim]) => !PROTOCOL_CLAIMS.has(claim)),
+    ),
   };
 }
 

@@ -1,6 +1,13 @@
 import type { Context } from "hono";
 
-import { clearCookie, LOGIN_COOKIE, readCookie, writeCookie } from "./cookies.ts";
+import {
+  clearCookie,
+  cookieSize,
+  LOGIN_COOKIE,
+  MAX_COOKIE_BYTES,
+  readCookie,
+  writeCookie,
+} from "./cookies.ts";
 import type { Sealer } from "./seal.ts";
 
 /**
@@ -68,16 +75,20 @@ export function createLoginTransactions(sealer: Sealer, now: () => number): Logi
     },
 
     async write(c, logins) {
-      const kept = logins
+      let kept = logins
         .filter(isFresh)
         .sort((a, b) => a.createdAt - b.createdAt)
         .slice(-MAX_PENDING_LOGINS);
-      if (kept.length === 0) {
-        clearCookie(c, LOGIN_COOKIE, "Lax");
-        return;
+      while (kept.length > 0) {
+        const sealed = await sealer.seal("login", { logins: kept }, LOGIN_TTL_SECONDS);
+        // Over the browser's limit the cookie would be dropped silently: drop the oldest login instead.
+        if (cookieSize(LOGIN_COOKIE, sealed) <= MAX_COOKIE_BYTES) {
+          writeCookie(c, LOGIN_COOKIE, sealed, "Lax", LOGIN_TTL_SECONDS);
+          return;
+        }
+        kept = kept.slice(1);
       }
-      const sealed = await sealer.seal("login", { logins: kept }, LOGIN_TTL_SECONDS);
-      writeCookie(c, LOGIN_COOKIE, sealed, "Lax", LOGIN_TTL_SECONDS);
+      clearCookie(c, LOGIN_COOKIE, "Lax");
     },
   };
 }

@@ -38,7 +38,12 @@ export interface Refresher {
   refresh(session: SessionData, doRefresh: DoRefresh): Promise<RefreshResult>;
 }
 
-export const REMEMBER_REFRESH_MS = 30_000;
+/**
+ * Two minutes rather than a few seconds: the browser stores the new cookie only
+ * when it receives the response that carries it, and a fetch aborted by a
+ * navigation never does. Until this passes, the old cookie still gets the new tokens.
+ */
+export const REMEMBER_REFRESH_MS = 120_000;
 /** Longest a refresh may hold the lock: the IdP's answer normally takes milliseconds. */
 const LOCK_TTL_MS = 10_000;
 /** Longest a request waits for another process's refresh before giving up with a 503. */

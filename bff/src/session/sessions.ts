@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { Context } from "hono";
 
 import { BffError } from "../errors.ts";
-import type { BffLogger } from "../logger.ts";
+import { type BffLogger, describeError } from "../logger.ts";
 import type { OidcClient, TokenSet } from "../oidc/client.ts";
 import {
   absoluteExpiry,
@@ -70,6 +70,9 @@ export function sessionTokens(tokens: TokenSet, previous?: SessionTokens): Sessi
   };
 }
 
+/** Failures that pass: the session is kept and the person may try again shortly. */
+const RETRYABLE = new Set<BffError["code"]>(["idp_unavailable", "session_store_unavailable"]);
+
 /** A store failure (Redis down) is a 503 the person can retry, never a 500 or a lost session. */
 async function fromStore<T>(operation: Promise<T>): Promise<T> {
   try {
@@ -104,8 +107,11 @@ export function createSessions(options: SessionsOptions): Sessions {
   }
 
   /** Records activity for the idle timeout, re-sealing the cookie at most every few minutes. */
+  // Often enough that an active person never reaches a short idle timeout.
+  const touchIntervalMs = Math.min(TOUCH_INTERVAL_MS, (lifetimes.idleSeconds * 1000) / 4);
+
   async function touch(c: Context, session: SessionData): Promise<SessionData> {
-    if (now() - session.lastSeenAt < TOUCH_INTERVAL_MS) return session;
+    if (now() - session.lastSeenAt < touchIntervalMs) return session;
     const touched = { ...session, lastSeenAt: now() };
     await cookie.write(c, touched);
     return touched;
@@ -137,29 +143,25 @@ export function createSessions(options: SessionsOptions): Sessions {
       let result: Awaited<ReturnType<Refresher["refresh"]>>;
       try {
         result = await refresher.refresh(session, async (refreshToken) => {
-          const tokens = await oidc.refresh(refreshToken);
-          const sub = session.idTokenClaims.sub;
-          // A new ID token must be about the same person (OpenID Connect Core §12.2).
-          if (tokens.idTokenClaims && tokens.idTokenClaims.sub !== sub) {
-            throw new BffError("session_expired", "The identity provider answered for another person.");
-          }
+          const tokens = await oidc.refresh(refreshToken, String(session.idTokenClaims.sub));
           return {
             tokens: sessionTokens(tokens, session.tokens),
             ...(tokens.idTokenClaims ? { idTokenClaims: tokens.idTokenClaims } : {}),
           };
         });
       } catch (error) {
-        if (error instanceof BffError && error.code === "session_expired") {
-          // The grant is gone (refresh token spent, revoked or expired): so is the session.
-          logger.info(`session ${session.sid.slice(0, 8)} ended: refresh refused`);
-          await store.markEnded(session.sid, absoluteExpiry(session, lifetimes));
-          cookie.clear(c);
-          throw new BffError("session_expired", "Your session has ended. Please log in again.", {
-            cause: error,
-          });
+        if (error instanceof BffError && RETRYABLE.has(error.code)) {
+          // The IdP or the store is down for now: the session stays; the answer is a 503 with Retry-After.
+          throw error;
         }
-        // idp_unavailable and the like: the session stays; the caller answers 503 with Retry-After.
-        throw error;
+        // Refused (invalid_grant), or an answer that failed validation: the refresh token may be
+        // spent, and trying it again would make the IdP revoke the grant. The session is over.
+        logger.info(`session ${session.sid.slice(0, 8)} ended: refresh failed (${describeError(error)})`);
+        await store.markEnded(session.sid, absoluteExpiry(session, lifetimes));
+        cookie.clear(c);
+        throw new BffError("session_expired", "Your session has ended. Please log in again.", {
+          cause: error,
+        });
       }
 
       // Never go back: a session already newer than this result (another request stored it) wins.
