@@ -6,7 +6,7 @@
  * the way a browser's navigation does.
  */
 import { createApi } from "@oidc-bff/api";
-import { createIdp, DEV_WEB_BFF_SECRET, developmentIdpConfig, type Idp } from "@oidc-bff/idp";
+import { createIdp, DEV_WEB_BFF_SECRET, developmentIdpConfig, type Idp, type IdpUser } from "@oidc-bff/idp";
 import type { Hono } from "hono";
 import { inject } from "light-my-request";
 
@@ -65,8 +65,11 @@ async function injectInto(idp: Idp, request: Request): Promise<Response> {
 export async function startSystem(
   bffOverrides: Partial<BffConfig> = {},
   bffDeps: Partial<BffDeps> = {},
+  idpOptions: { extraUsers?: IdpUser[] } = {},
 ): Promise<TestSystem> {
-  const idp = await createIdp(developmentIdpConfig({ storePath: ":memory:", keysPath: null, mode: "test" }));
+  const idpConfig = developmentIdpConfig({ storePath: ":memory:", keysPath: null, mode: "test" });
+  idpConfig.users = [...idpConfig.users, ...(idpOptions.extraUsers ?? [])];
+  const idp = await createIdp(idpConfig);
   let offset = 0;
   const idpRequests: string[] = [];
   const refreshBodies: string[] = [];

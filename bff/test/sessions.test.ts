@@ -2,6 +2,7 @@
  * What happens to a session over time and when parts of the system fail:
  * lifetimes, secret rotation, restarts, an IdP or API that is down or slow.
  */
+import { hashPassword } from "@oidc-bff/idp";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { MemorySessionStore } from "../src/index.ts";
@@ -156,5 +157,50 @@ describe("outages", () => {
     expect(response.status).toBe(504);
     expect(await response.json()).toMatchObject({ code: "upstream_timeout" });
     expect((await alice.api("/api/contacts")).status).toBe(200);
+  });
+});
+
+describe("sessions of any size", () => {
+  it("a person whose tokens are large (1.5 KB+ claims) logs in and uses the API; every cookie stays ≤ 4096 bytes", async () => {
+    const long = "Bartholomew ".repeat(70).trim();
+    system = await startSystem(
+      {},
+      {},
+      {
+        extraUsers: [
+          {
+            username: "bart",
+            sub: "user-bart",
+            passwordHash: await hashPassword("bart-test-password"),
+            claims: { name: long, given_name: long, email: "bart@example.com", email_verified: true },
+          },
+        ],
+      },
+    );
+    const bart = new TestBrowser(system);
+    expect(await bart.login({ username: "bart", password: "bart-test-password" }, "/contacts")).toBe(
+      `${BFF}/contacts`,
+    );
+    const cookies = [...(bart.jar.get(HOST) ?? [])].filter(([name]) => name.startsWith(SESSION));
+    expect(cookies.length).toBeGreaterThan(1);
+    for (const [name, { value }] of cookies)
+      expect(Buffer.byteLength(`${name}=${value}`)).toBeLessThanOrEqual(4096);
+
+    const session = (await (await bart.api("/bff/session")).json()) as { user: { name: string } };
+    expect(session.user.name).toBe(long);
+    expect((await bart.api("/api/contacts")).status).toBe(200);
+    // Refreshed tokens are split and stored the same way.
+    system.advance(10 * MINUTE);
+    expect((await bart.api("/api/contacts")).status).toBe(200);
+    expect((await bart.api("/api/contacts")).status).toBe(200);
+
+    const alice = await loggedIn();
+    const bytes = (browser: TestBrowser) =>
+      [...(browser.jar.get(HOST) ?? [])]
+        .filter(([name]) => name.startsWith(SESSION))
+        .reduce((sum, [name, { value }]) => sum + Buffer.byteLength(`${name}=${value}`) + 2, -2);
+    console.info(
+      `cookie bytes per proxied request: ${bytes(alice)} (our IdP's tokens), ${bytes(bart)} (large tokens)`,
+    );
   });
 });

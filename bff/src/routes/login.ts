@@ -13,6 +13,7 @@ import { Hono } from "hono";
 import { BffError } from "../errors.ts";
 import { AuthorizationDenied, INTERACTION_REQUIRED } from "../oidc/client.ts";
 import type { BffServices } from "../services.ts";
+import { jwtPayload, userinfoBeyond } from "../session/data.ts";
 import { sessionTokens } from "../session/sessions.ts";
 import { safeReturnTo } from "./return-to.ts";
 
@@ -130,7 +131,12 @@ export function loginRoutes(services: BffServices): Hono {
     // ends the old one: a copy of its cookie must not stay usable.
     const previous = await sessions.current(c);
     if (previous) await sessions.end(c, previous);
-    await sessions.start(c, { tokens: kept, idTokenClaims, userinfo });
+    await sessions.start(c, {
+      tokens: kept,
+      sub: idTokenClaims.sub,
+      // Compared with the ID token actually kept (the refresh may have brought a fuller one).
+      userinfo: userinfoBeyond(userinfo, jwtPayload(kept.idToken)),
+    });
     return c.redirect(login.returnTo, 302);
   });
 

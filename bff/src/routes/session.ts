@@ -6,7 +6,7 @@ import { type AuthenticatedSession, BFF_ROUTES, type SessionView } from "@oidc-b
 import { Hono } from "hono";
 
 import type { BffServices } from "../services.ts";
-import { absoluteExpiry, type SessionData, type SessionLifetimes } from "../session/data.ts";
+import { absoluteExpiry, idTokenClaims, type SessionData, type SessionLifetimes } from "../session/data.ts";
 
 /** Claims that describe the person; anything else in userinfo stays on the server. */
 const USER_CLAIMS = [
@@ -27,10 +27,10 @@ const USER_CLAIMS = [
 const PROTOCOL_CLAIMS = new Set(["nonce", "at_hash", "c_hash", "s_hash", "sid"]);
 
 export function sessionView(session: SessionData, lifetimes: SessionLifetimes): AuthenticatedSession {
-  const sub = String(session.idTokenClaims.sub);
-  const user: AuthenticatedSession["user"] = { sub };
+  const claims = idTokenClaims(session);
+  const user: AuthenticatedSession["user"] = { sub: session.sub };
   for (const claim of USER_CLAIMS) {
-    const value = session.userinfo[claim] ?? session.idTokenClaims[claim];
+    const value = session.userinfo[claim] ?? claims[claim];
     if (value !== undefined) user[claim] = value;
   }
   return {
@@ -40,7 +40,7 @@ export function sessionView(session: SessionData, lifetimes: SessionLifetimes): 
     expiresAt: new Date(absoluteExpiry(session, lifetimes)).toISOString(),
     accessTokenExpiresAt: new Date(session.tokens.accessTokenExpiresAt).toISOString(),
     idTokenClaims: Object.fromEntries(
-      Object.entries(session.idTokenClaims).filter(([claim]) => !PROTOCOL_CLAIMS.has(claim)),
+      Object.entries(claims).filter(([claim]) => !PROTOCOL_CLAIMS.has(claim)),
     ),
   };
 }

@@ -30,9 +30,13 @@ export interface SessionData {
   /** Last request seen, ms since the epoch (updated at most every few minutes): the idle timeout counts from here. */
   lastSeenAt: number;
   tokens: SessionTokens;
-  /** Validated ID token claims (OpenID Connect Core §3.1.3.7), shown by /bff/session. */
-  idTokenClaims: Record<string, unknown>;
-  /** Claims from the UserInfo endpoint, whose `sub` was checked against the ID token (§5.3.2). */
+  /** The person: the ID token's `sub`, the same for every token of this session. */
+  sub: string;
+  /**
+   * Claims from the UserInfo endpoint (its `sub` checked against the ID token's,
+   * OpenID Connect Core §5.3.2), only those the ID token does not already say:
+   * the session is carried in cookies, so nothing is kept twice.
+   */
   userinfo: Record<string, unknown>;
 }
 
@@ -64,8 +68,7 @@ export function isSessionData(value: unknown): value is SessionData {
     typeof s.version === "number" &&
     typeof s.createdAt === "number" &&
     typeof s.lastSeenAt === "number" &&
-    typeof s.idTokenClaims === "object" &&
-    s.idTokenClaims !== null &&
+    typeof s.sub === "string" &&
     typeof s.userinfo === "object" &&
     s.userinfo !== null &&
     typeof t === "object" &&
@@ -75,5 +78,34 @@ export function isSessionData(value: unknown): value is SessionData {
     Array.isArray(t.scopes) &&
     typeof t.idToken === "string" &&
     (t.refreshToken === undefined || typeof t.refreshToken === "string")
+  );
+}
+
+/**
+ * The claims of the session's ID token. It was validated (signature, issuer,
+ * audience, nonce) when the BFF received it and has been inside the seal since,
+ * so reading its payload again is safe, and cheaper than keeping the claims twice.
+ */
+export function idTokenClaims(session: SessionData): Record<string, unknown> {
+  return jwtPayload(session.tokens.idToken);
+}
+
+/** The payload of a JWT the BFF validated before. Never use it on a token from elsewhere. */
+export function jwtPayload(jwt: string): Record<string, unknown> {
+  const payload = jwt.split(".")[1] ?? "";
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+    return typeof claims === "object" && claims !== null ? (claims as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The userinfo claims worth keeping: those the ID token does not carry with the same value. */
+export function userinfoBeyond(userinfo: Record<string, unknown>, claims: Record<string, unknown>) {
+  return Object.fromEntries(
+    Object.entries(userinfo).filter(
+      ([name, value]) => JSON.stringify(claims[name]) !== JSON.stringify(value),
+    ),
   );
 }

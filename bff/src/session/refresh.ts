@@ -27,8 +27,6 @@ export interface RefreshResult {
   tokens: SessionTokens;
   /** The session's version after the refresh (the old version + 1): an older cookie never wins. */
   version: number;
-  /** Present when the refresh brought a new ID token. */
-  idTokenClaims?: Record<string, unknown>;
 }
 
 export type DoRefresh = (refreshToken: string) => Promise<Omit<RefreshResult, "version">>;

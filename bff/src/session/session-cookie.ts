@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
 
 import {
   clearCookie,
@@ -17,15 +18,27 @@ export type SessionCookieRead =
   | { state: "unreadable"; reason: string }
   | { state: "present"; session: SessionData };
 
-/** Thrown when a session does not fit in one cookie (splitting it is future work). */
+/**
+ * A sealed session larger than one cookie is split over several
+ * (docs/decisions/007): `__Host-bff-session` holds "<count>~<first part>", and
+ * `__Host-bff-session-1` … the rest. Three cookies hold ~12 KB, more than
+ * any provider's tokens need, and keep the request's Cookie header under the
+ * 16 KB most servers (Node's included) accept for all headers together.
+ */
+export const MAX_SESSION_CHUNKS = 3;
+const chunkName = (index: number) => (index === 0 ? SESSION_COOKIE : `${SESSION_COOKIE}-${index}`);
+// Room for the name, "=", the "<count>~" prefix, and a margin.
+const CHUNK_CHARS = MAX_COOKIE_BYTES - `${SESSION_COOKIE}-9=9~`.length - 16;
+
+/** Thrown when a session does not fit even in MAX_SESSION_CHUNKS cookies. */
 export class SessionTooLargeError extends Error {
   override name = "SessionTooLargeError";
   readonly bytes: number;
 
   constructor(bytes: number) {
     super(
-      `the sealed session is ${bytes} bytes, over the ${MAX_COOKIE_BYTES}-byte cookie limit: ` +
-        "the provider's tokens are too large to keep in one cookie",
+      `the sealed session is ${bytes} bytes, more than ${MAX_SESSION_CHUNKS} cookies can hold: ` +
+        "the provider's tokens are too large to keep in cookies",
     );
     this.bytes = bytes;
   }
@@ -33,11 +46,38 @@ export class SessionTooLargeError extends Error {
 
 export interface SessionCookie {
   read(c: Context): Promise<SessionCookieRead>;
-  /** Seals the session into `__Host-bff-session`. Throws SessionTooLargeError rather than set a cookie browsers drop. */
+  /** Seals the session into one cookie, or several when it is large. */
   write(c: Context, session: SessionData): Promise<void>;
   clear(c: Context): void;
-  /** The sealed size of a session in bytes (name=value), for tests and diagnostics. */
+  /** The bytes the browser sends back for a session: every `name=value` of its cookies. */
   measure(session: SessionData): Promise<number>;
+}
+
+/** Splits a sealed value into cookie values; sealed values are ASCII, so characters are bytes. */
+export function splitSealed(sealed: string): string[] {
+  if (cookieSize(SESSION_COOKIE, sealed) <= MAX_COOKIE_BYTES) return [sealed];
+  const parts: string[] = [];
+  for (let start = 0; start < sealed.length; start += CHUNK_CHARS)
+    parts.push(sealed.slice(start, start + CHUNK_CHARS));
+  if (parts.length > MAX_SESSION_CHUNKS) throw new SessionTooLargeError(sealed.length);
+  return parts.map((part, index) => (index === 0 ? `${parts.length}~${part}` : part));
+}
+
+/** Joins the request's session cookies back into the sealed value, or undefined when parts are missing. */
+function joinSealed(c: Context): string | undefined {
+  const first = readCookie(c, SESSION_COOKIE);
+  if (first === undefined || first === "") return undefined;
+  const split = /^(\d)~(.*)$/s.exec(first);
+  if (!split) return first;
+  const count = Number(split[1]);
+  if (count < 2 || count > MAX_SESSION_CHUNKS) return "";
+  let sealed = split[2] ?? "";
+  for (let index = 1; index < count; index++) {
+    const part = readCookie(c, chunkName(index));
+    if (part === undefined) return "";
+    sealed += part;
+  }
+  return sealed;
 }
 
 /**
@@ -56,29 +96,42 @@ export function createSessionCookie(
     // The seal expires with the session's absolute lifetime too: a second, independent limit.
     sealer.seal("session", session, Math.max(1, remainingSeconds(session)));
 
+  /** Deletes the chunk cookies from `from` on that this request carried. */
+  const clearChunksFrom = (c: Context, from: number) => {
+    const present = getCookie(c);
+    for (let index = Math.max(1, from); index <= MAX_SESSION_CHUNKS; index++) {
+      if (present[chunkName(index)] !== undefined) clearCookie(c, chunkName(index), "Strict");
+    }
+  };
+
   return {
     async read(c) {
-      const raw = readCookie(c, SESSION_COOKIE);
-      if (raw === undefined || raw === "") return { state: "absent" };
-      const unsealed = await sealer.unseal<unknown>("session", raw);
+      const sealed = joinSealed(c);
+      if (sealed === undefined) return { state: "absent" };
+      if (sealed === "") return { state: "unreadable", reason: "missing parts" };
+      const unsealed = await sealer.unseal<unknown>("session", sealed);
       if (!unsealed.ok) return { state: "unreadable", reason: unsealed.reason };
       if (!isSessionData(unsealed.value)) return { state: "unreadable", reason: "unknown format" };
       return { state: "present", session: unsealed.value };
     },
 
     async write(c, session) {
-      const sealed = await sealSession(session);
-      const bytes = cookieSize(SESSION_COOKIE, sealed);
-      if (bytes > MAX_COOKIE_BYTES) throw new SessionTooLargeError(bytes);
-      writeCookie(c, SESSION_COOKIE, sealed, "Strict", remainingSeconds(session));
+      const parts = splitSealed(await sealSession(session));
+      const maxAge = remainingSeconds(session);
+      parts.forEach((part, index) => {
+        writeCookie(c, chunkName(index), part, "Strict", maxAge);
+      });
+      clearChunksFrom(c, parts.length);
     },
 
     clear(c) {
       clearCookie(c, SESSION_COOKIE, "Strict");
+      clearChunksFrom(c, 1);
     },
 
     async measure(session) {
-      return cookieSize(SESSION_COOKIE, await sealSession(session));
+      const parts = splitSealed(await sealSession(session));
+      return parts.reduce((sum, part, index) => sum + cookieSize(chunkName(index), part), 0);
     },
   };
 }

@@ -14,7 +14,7 @@ import {
   TOUCH_INTERVAL_MS,
 } from "./data.ts";
 import type { Refresher } from "./refresh.ts";
-import type { SessionCookie } from "./session-cookie.ts";
+import { type SessionCookie, SessionTooLargeError } from "./session-cookie.ts";
 import type { SessionStore } from "./store.ts";
 
 /**
@@ -37,7 +37,7 @@ export interface Sessions {
     c: Context,
     login: {
       tokens: SessionTokens;
-      idTokenClaims: Record<string, unknown>;
+      sub: string;
       userinfo: Record<string, unknown>;
     },
   ): Promise<SessionData>;
@@ -83,7 +83,25 @@ async function fromStore<T>(operation: Promise<T>): Promise<T> {
 }
 
 export function createSessions(options: SessionsOptions): Sessions {
-  const { cookie, refresher, oidc, lifetimes, logger, now } = options;
+  const { refresher, oidc, lifetimes, logger, now } = options;
+  const cookie = {
+    ...options.cookie,
+    /** Writes the session, turning "too large for cookies" into a readable refusal. */
+    async write(c: Context, session: SessionData) {
+      try {
+        await options.cookie.write(c, session);
+      } catch (error) {
+        if (!(error instanceof SessionTooLargeError)) throw error;
+        throw new BffError(
+          "login_failed",
+          "The identity provider's tokens are too large to keep in cookies.",
+          {
+            cause: error,
+          },
+        );
+      }
+    },
+  };
   const store = {
     isEnded: (sid: string) => fromStore(options.store.isEnded(sid)),
     markEnded: (sid: string, until: number) => fromStore(options.store.markEnded(sid, until)),
@@ -143,11 +161,8 @@ export function createSessions(options: SessionsOptions): Sessions {
       let result: Awaited<ReturnType<Refresher["refresh"]>>;
       try {
         result = await refresher.refresh(session, async (refreshToken) => {
-          const tokens = await oidc.refresh(refreshToken, String(session.idTokenClaims.sub));
-          return {
-            tokens: sessionTokens(tokens, session.tokens),
-            ...(tokens.idTokenClaims ? { idTokenClaims: tokens.idTokenClaims } : {}),
-          };
+          const tokens = await oidc.refresh(refreshToken, session.sub);
+          return { tokens: sessionTokens(tokens, session.tokens) };
         });
       } catch (error) {
         if (error instanceof BffError && RETRYABLE.has(error.code)) {
@@ -170,7 +185,6 @@ export function createSessions(options: SessionsOptions): Sessions {
         ...session,
         version: result.version,
         tokens: result.tokens,
-        idTokenClaims: result.idTokenClaims ?? session.idTokenClaims,
         lastSeenAt: now(),
       };
       await cookie.write(c, refreshed);
