@@ -18,6 +18,7 @@ import { type BffLogger, consoleLogger, describeError } from "./logger.ts";
 import { createOidcClient } from "./oidc/client.ts";
 import { errorPage, PAGE_CSP } from "./pages.ts";
 import { apiProxyRoutes } from "./routes/api-proxy.ts";
+import { backchannelLogoutRoutes } from "./routes/backchannel-logout.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { END_SESSION_ROUTE, logoutRoutes } from "./routes/logout.ts";
 import { sessionRoutes } from "./routes/session.ts";
@@ -49,6 +50,7 @@ const ALLOWED_METHODS: Record<string, string[]> = {
   [BFF_ROUTES.callback]: ["GET"],
   [BFF_ROUTES.session]: ["GET"],
   [BFF_ROUTES.logout]: ["POST"],
+  [BFF_ROUTES.backchannelLogout]: ["POST"],
   [END_SESSION_ROUTE]: ["GET"],
 };
 
@@ -93,6 +95,7 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
   const services: BffServices = {
     config,
     oidc,
+    store,
     logins: createLoginTransactions(sealer, now),
     tickets: createLogoutTickets(sealer, now),
     sessions: createSessions({
@@ -123,6 +126,7 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
   app.route("/", loginRoutes(services));
   app.route("/", sessionRoutes(services));
   app.route("/", logoutRoutes(services));
+  app.route("/", backchannelLogoutRoutes(services));
   app.route("/", apiProxyRoutes(services));
   for (const [path, allow] of Object.entries(ALLOWED_METHODS)) {
     app.all(path, () => {

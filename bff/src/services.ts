@@ -4,12 +4,15 @@ import type { OidcClient } from "./oidc/client.ts";
 import type { LoginTransactions } from "./session/login-transactions.ts";
 import type { LogoutTickets } from "./session/logout-ticket.ts";
 import type { Sessions } from "./session/sessions.ts";
+import type { SessionStore } from "./session/store.ts";
 
 /** Everything a route needs, built once by `createBff` and handed to each group of routes. */
 export interface BffServices {
   config: ResolvedBffConfig;
   oidc: OidcClient;
   sessions: Sessions;
+  /** Where ended sessions are recorded (back-channel logout writes to it directly). */
+  store: SessionStore;
   logins: LoginTransactions;
   tickets: LogoutTickets;
   logger: BffLogger;

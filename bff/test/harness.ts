@@ -65,11 +65,16 @@ async function injectInto(idp: Idp, request: Request): Promise<Response> {
 export async function startSystem(
   bffOverrides: Partial<BffConfig> = {},
   bffDeps: Partial<BffDeps> = {},
-  idpOptions: { extraUsers?: IdpUser[] } = {},
+  idpOptions: { extraUsers?: IdpUser[]; keysPath?: string } = {},
 ): Promise<TestSystem> {
-  const idpConfig = developmentIdpConfig({ storePath: ":memory:", keysPath: null, mode: "test" });
+  const idpConfig = developmentIdpConfig({
+    storePath: ":memory:",
+    keysPath: idpOptions.keysPath ?? null,
+    mode: "test",
+  });
   idpConfig.users = [...idpConfig.users, ...(idpOptions.extraUsers ?? [])];
-  const idp = await createIdp(idpConfig);
+  // The IdP's own outgoing requests (back-channel logout) go through the same routing.
+  const idp = await createIdp(idpConfig, { fetch: (input, init) => system.fetch(input, init) });
   let offset = 0;
   const idpRequests: string[] = [];
   const refreshBodies: string[] = [];

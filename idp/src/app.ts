@@ -30,7 +30,12 @@ export interface Idp {
  * const idp = await createIdp(developmentIdpConfig({ storePath: ":memory:", keysPath: null, mode: "test" }));
  * http.createServer(idp.listener).listen(4000, "127.0.0.1");
  */
-export async function createIdp(config: IdpConfig): Promise<Idp> {
+export interface IdpDeps {
+  /** Outgoing requests (back-channel logout to clients). Default: globalThis.fetch. */
+  fetch?: typeof fetch;
+}
+
+export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<Idp> {
   if (config.mode === "production") await assertProductionReady(config);
 
   const jwks = loadOrCreateSigningKeys(config.keysPath);
@@ -41,7 +46,12 @@ export async function createIdp(config: IdpConfig): Promise<Idp> {
   try {
     provider = new Provider(
       config.issuer,
-      providerConfiguration(config, { adapter: store.adapter, jwks, users }),
+      providerConfiguration(config, {
+        adapter: store.adapter,
+        jwks,
+        users,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      }),
     );
   } catch (error) {
     store.close();
@@ -50,6 +60,10 @@ export async function createIdp(config: IdpConfig): Promise<Idp> {
 
   provider.on("server_error", (_ctx, error) => {
     console.error("idp: server_error", error);
+  });
+  notifyClientsWhenGrantsAreRevoked(provider);
+  provider.on("backchannel.error", (_ctx, error, client) => {
+    console.error(`idp: back-channel logout to ${client.clientId} failed: ${error.message}`);
   });
 
   const handleProvider = provider.callback();
@@ -83,4 +97,25 @@ export async function createIdp(config: IdpConfig): Promise<Idp> {
       store.close();
     },
   };
+}
+
+/**
+ * oidc-provider sends back-channel logout tokens when a person logs out at the
+ * IdP. A grant can also end without that: the client revokes its refresh token,
+ * or a spent refresh token is replayed (reuse detection revokes the grant).
+ * Then the client's other sessions for that person must end too, so the IdP
+ * tells it, the same way.
+ */
+function notifyClientsWhenGrantsAreRevoked(provider: Provider): void {
+  provider.on("grant.revoked", (ctx) => {
+    const token = ctx.oidc.entities.RefreshToken ?? ctx.oidc.entities.AccessToken;
+    const client = ctx.oidc.client;
+    // During RP-initiated logout there is no token here, and oidc-provider notifies by itself.
+    if (!token?.accountId || !client?.backchannelLogoutUri) return;
+    const notify = client.backchannelLogout as (sub: string, sid?: string) => Promise<void>;
+    notify.call(client, token.accountId).then(
+      () => provider.emit("backchannel.success", ctx, client, token.accountId),
+      (error: Error) => provider.emit("backchannel.error", ctx, error, client, token.accountId),
+    );
+  });
 }

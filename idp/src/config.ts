@@ -17,6 +17,11 @@ export interface IdpClient {
   postLogoutRedirectUris: string[];
   /** Every scope this client may obtain: OpenID scopes and API scopes alike. */
   scopes: string[];
+  /**
+   * Where the IdP posts a logout token (OpenID Connect Back-Channel Logout 1.0)
+   * when the person logs out at the IdP or the client's grant is revoked.
+   */
+  backchannelLogoutUri?: string;
 }
 
 /** The protected API, known to clients by its RFC 8707 resource indicator. */
@@ -69,6 +74,8 @@ export const DEV_WEB_BFF_REDIRECT_URIS = [
   "http://localhost:5173/bff/callback",
 ];
 export const DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS = ["http://localhost:3000/", "http://localhost:5173/"];
+/** The BFF itself listens on 3000 in every mode (Vite only proxies to it). */
+export const DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI = "http://localhost:3000/bff/backchannel-logout";
 /** Public on purpose (it is in the repository): production mode refuses it. */
 export const DEV_COOKIE_KEYS = ["dev-idp-cookie-key-change-me-this-is-not-a-secret"];
 /** The passwords of the committed development users; production refuses any user still using one. */
@@ -82,7 +89,13 @@ export interface DevelopmentIdpOptions {
   storePath: string;
   /** JWKS file; null = generate in memory (tests). */
   keysPath: string | null;
-  webBff?: { clientSecret?: string; redirectUris?: string[]; postLogoutRedirectUris?: string[] };
+  webBff?: {
+    clientSecret?: string;
+    redirectUris?: string[];
+    postLogoutRedirectUris?: string[];
+    /** null: no back-channel logout. */
+    backchannelLogoutUri?: string | null;
+  };
   apiAudience?: string;
   accessTokenTtlSeconds?: number;
   mode?: "development" | "test";
@@ -115,6 +128,12 @@ export function developmentIdpConfig(options: DevelopmentIdpOptions): IdpConfig 
         ],
         // Not contacts:stats: that one is for the reporting service only.
         scopes: ["openid", "profile", "email", "offline_access", SCOPES.read, SCOPES.write],
+        ...(options.webBff?.backchannelLogoutUri === null
+          ? {}
+          : {
+              backchannelLogoutUri:
+                options.webBff?.backchannelLogoutUri ?? DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI,
+            }),
       },
     ],
     api: { audience: options.apiAudience ?? DEV_API_AUDIENCE, scopes: [...API_SCOPES] },

@@ -4,11 +4,13 @@ import {
   DEV_API_AUDIENCE,
   DEV_COOKIE_KEYS,
   DEV_ISSUER,
+  DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI,
   DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS,
   DEV_WEB_BFF_REDIRECT_URIS,
   DEV_WEB_BFF_SECRET,
   developmentIdpConfig,
   type IdpConfig,
+  isSecureOrLoopback,
 } from "./config.ts";
 import { IdpError } from "./errors.ts";
 import { DEV_USERS_FILE, type IdpUser, loadUsersFile } from "./users.ts";
@@ -97,6 +99,15 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
     DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS,
   );
 
+  // "none" switches back-channel logout off (a BFF that does not receive it).
+  const backchannelText = get("IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI") ?? DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI;
+  const backchannelLogoutUri = backchannelText === "none" ? null : backchannelText;
+  if (backchannelLogoutUri !== null && !isSecureOrLoopback(backchannelLogoutUri)) {
+    problems.push(
+      `IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI must be an https URL, or http on loopback (got "${backchannelText}")`,
+    );
+  }
+
   const apiAudience = get("IDP_API_AUDIENCE") ?? DEV_API_AUDIENCE;
   if (!URL.canParse(apiAudience)) problems.push(`IDP_API_AUDIENCE must be a URL (got "${apiAudience}")`);
 
@@ -124,7 +135,12 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
       issuer,
       storePath: join(dataDir, "idp.sqlite"),
       keysPath: join(dataDir, "jwks.json"),
-      webBff: { clientSecret: clientSecret as string, redirectUris, postLogoutRedirectUris },
+      webBff: {
+        clientSecret: clientSecret as string,
+        redirectUris,
+        postLogoutRedirectUris,
+        backchannelLogoutUri,
+      },
       apiAudience,
       accessTokenTtlSeconds,
     }),

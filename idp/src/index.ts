@@ -1,9 +1,10 @@
-export { createIdp, type Idp } from "./app.ts";
+export { createIdp, type Idp, type IdpDeps } from "./app.ts";
 export {
   API_SCOPES,
   assertProductionReady,
   DEV_API_AUDIENCE,
   DEV_ISSUER,
+  DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI,
   DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS,
   DEV_WEB_BFF_REDIRECT_URIS,
   DEV_WEB_BFF_SECRET,

@@ -26,6 +26,8 @@ export interface ProviderDeps {
   adapter: (model: string) => Adapter;
   jwks: SigningKeySet;
   users: UserDirectory;
+  /** Outgoing requests (back-channel logout). Default: globalThis.fetch. */
+  fetch?: typeof fetch;
 }
 
 function clientMetadata(client: IdpClient): ClientMetadata {
@@ -39,6 +41,14 @@ function clientMetadata(client: IdpClient): ClientMetadata {
     response_types: ["code"],
     redirect_uris: client.redirectUris,
     post_logout_redirect_uris: client.postLogoutRedirectUris,
+    ...(client.backchannelLogoutUri
+      ? {
+          backchannel_logout_uri: client.backchannelLogoutUri,
+          // Logout tokens name the person (sub), not one IdP session: logging out anywhere
+          // ends all of that person's sessions at this client.
+          backchannel_logout_session_required: false,
+        }
+      : {}),
     // Which OpenID scopes this client may ask for. Its API scopes are decided in getResourceServerInfo.
     scope: client.scopes.filter((scope) => OIDC_SCOPES.includes(scope)).join(" "),
   };
@@ -79,7 +89,19 @@ export function providerConfiguration(config: IdpConfig, deps: ProviderDeps): Co
     };
   }
 
+  const outgoingFetch = deps.fetch ?? ((url, init) => globalThis.fetch(url, init));
   return {
+    // oidc-provider refuses loopback and private addresses for outgoing requests (SSRF
+    // protection). Outside production the BFF's back-channel URI *is* on loopback, so
+    // there it is allowed; production keeps the protection.
+    ...(config.mode === "production"
+      ? {}
+      : {
+          fetch: (url: string | URL | Request, options: RequestInit = {}) => {
+            const { dispatcher: _ssrfGuard, ...rest } = options as RequestInit & { dispatcher?: unknown };
+            return outgoingFetch(url, rest);
+          },
+        }),
     adapter: deps.adapter,
     jwks: deps.jwks,
     clients: config.clients.map(clientMetadata),
@@ -124,6 +146,7 @@ export function providerConfiguration(config: IdpConfig, deps: ProviderDeps): Co
         },
       },
       userinfo: { enabled: true },
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource(ctx, form) {

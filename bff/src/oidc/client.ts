@@ -49,6 +49,8 @@ export interface OidcClient {
   refresh(refreshToken: string, expectedSub: string): Promise<TokenSet>;
   /** Revokes a refresh token (RFC 7009); a provider without a revocation endpoint is skipped. */
   revoke(refreshToken: string): Promise<void>;
+  /** The provider's issuer and JWKS URL, to verify what it signs outside a token response (logout tokens). */
+  signer(): Promise<{ issuer: string; jwksUri: URL }>;
   /** The RP-initiated logout URL, or undefined when the provider has no end-session endpoint. */
   endSessionUrl(idToken: string, postLogoutRedirectUri: string): Promise<URL | undefined>;
 }
@@ -227,6 +229,12 @@ export function createOidcClient(
       } catch (error) {
         throw asBffError(error, "revocation");
       }
+    },
+
+    async signer() {
+      const as = await metadata();
+      if (!as.jwks_uri) throw new BffError("idp_unavailable", "The provider publishes no JWKS.");
+      return { issuer: as.issuer, jwksUri: new URL(as.jwks_uri) };
     },
 
     async endSessionUrl(idToken, postLogoutRedirectUri) {

@@ -134,6 +134,7 @@ export function loginRoutes(services: BffServices): Hono {
     await sessions.start(c, {
       tokens: kept,
       sub: idTokenClaims.sub,
+      ...(typeof idTokenClaims.sid === "string" ? { idpSid: idTokenClaims.sid } : {}),
       // Compared with the ID token actually kept (the refresh may have brought a fuller one).
       userinfo: userinfoBeyond(userinfo, jwtPayload(kept.idToken)),
     });

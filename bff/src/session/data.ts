@@ -32,6 +32,8 @@ export interface SessionData {
   tokens: SessionTokens;
   /** The person: the ID token's `sub`, the same for every token of this session. */
   sub: string;
+  /** The IdP's session (the ID token's `sid`), when it sent one: back-channel logout may name it. */
+  idpSid?: string;
   /**
    * Claims from the UserInfo endpoint (its `sub` checked against the ID token's,
    * OpenID Connect Core §5.3.2), only those the ID token does not already say:
@@ -69,6 +71,7 @@ export function isSessionData(value: unknown): value is SessionData {
     typeof s.createdAt === "number" &&
     typeof s.lastSeenAt === "number" &&
     typeof s.sub === "string" &&
+    (s.idpSid === undefined || typeof s.idpSid === "string") &&
     typeof s.userinfo === "object" &&
     s.userinfo !== null &&
     typeof t === "object" &&

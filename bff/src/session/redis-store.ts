@@ -7,7 +7,7 @@
  */
 import { createClient, type RedisClientType } from "redis";
 
-import type { SessionStore } from "./store.ts";
+import type { SessionIdentity, SessionStore } from "./store.ts";
 
 // Deletes the lock only if we still hold it: after a lock expired, another process may own it.
 const RELEASE_IF_OWNER = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
@@ -55,8 +55,40 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  async isEnded(sid: string): Promise<boolean> {
-    return (await this.#client.exists(`${this.#prefix}ended:${sid}`)) === 1;
+  async markIdpSessionEnded(idpSid: string, until: number): Promise<void> {
+    await this.#client.set(`${this.#prefix}idp-ended:${idpSid}`, "1", {
+      expiration: { type: "PXAT", value: Math.ceil(until) },
+    });
+  }
+
+  async markSubjectEnded(sub: string, at: number, until: number): Promise<void> {
+    // A later logout moves the line forward; never back.
+    const key = `${this.#prefix}subject-ended:${sub}`;
+    const earlier = Number((await this.#client.get(key)) ?? 0);
+    await this.#client.set(key, String(Math.max(at, earlier)), {
+      expiration: { type: "PXAT", value: Math.ceil(until) },
+    });
+  }
+
+  async isEnded(session: SessionIdentity): Promise<boolean> {
+    // One round trip for every way a session can have been ended.
+    const [ended, idpEnded, subjectEndedAt] = await this.#client.mGet([
+      `${this.#prefix}ended:${session.sid}`,
+      `${this.#prefix}idp-ended:${session.idpSid ?? "-"}`,
+      `${this.#prefix}subject-ended:${session.sub}`,
+    ]);
+    if (ended !== null || (session.idpSid !== undefined && idpEnded !== null)) return true;
+    return (
+      subjectEndedAt !== null && subjectEndedAt !== undefined && session.createdAt < Number(subjectEndedAt)
+    );
+  }
+
+  async claimTokenId(jti: string, until: number): Promise<boolean> {
+    const answer = await this.#client.set(`${this.#prefix}token-id:${jti}`, "1", {
+      condition: "NX",
+      expiration: { type: "PXAT", value: Math.ceil(until) },
+    });
+    return answer === "OK";
   }
 
   async beginRefresh(key: string, owner: string, ttlMs: number): Promise<boolean> {

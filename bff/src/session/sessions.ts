@@ -38,6 +38,7 @@ export interface Sessions {
     login: {
       tokens: SessionTokens;
       sub: string;
+      idpSid?: string;
       userinfo: Record<string, unknown>;
     },
   ): Promise<SessionData>;
@@ -103,7 +104,7 @@ export function createSessions(options: SessionsOptions): Sessions {
     },
   };
   const store = {
-    isEnded: (sid: string) => fromStore(options.store.isEnded(sid)),
+    isEnded: (session: SessionData) => fromStore(options.store.isEnded(session)),
     markEnded: (sid: string, until: number) => fromStore(options.store.markEnded(sid, until)),
   };
 
@@ -117,7 +118,7 @@ export function createSessions(options: SessionsOptions): Sessions {
       return "none";
     }
     const { session } = read;
-    if (!isWithinLifetime(session, lifetimes, now()) || (await store.isEnded(session.sid))) {
+    if (!isWithinLifetime(session, lifetimes, now()) || (await store.isEnded(session))) {
       cookie.clear(c);
       return "ended";
     }

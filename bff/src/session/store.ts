@@ -16,10 +16,29 @@
  * (redis-store.ts) for several processes and across restarts. Values are
  * opaque strings: the refresher seals them, so no store ever holds a token in clear.
  */
+/** What the store needs to know about a session to tell whether it was ended. */
+export interface SessionIdentity {
+  /** The BFF's own session id. */
+  sid: string;
+  /** The IdP's session id (the ID token's `sid`), when it sent one. */
+  idpSid?: string | undefined;
+  /** The person. */
+  sub: string;
+  /** Login time, ms since the epoch. */
+  createdAt: number;
+}
+
 export interface SessionStore {
   /** Records that session `sid` has ended. `until` (ms since the epoch) is when its cookie expires anyway. */
   markEnded(sid: string, until: number): Promise<void>;
-  isEnded(sid: string): Promise<boolean>;
+  /** Back-channel logout by IdP session: every BFF session that came from IdP session `idpSid` has ended. */
+  markIdpSessionEnded(idpSid: string, until: number): Promise<void>;
+  /** Back-channel logout by person: every session of `sub` that began before `at` has ended. */
+  markSubjectEnded(sub: string, at: number, until: number): Promise<void>;
+  /** Whether any of the above applies to this session. */
+  isEnded(session: SessionIdentity): Promise<boolean>;
+  /** Records a logout token's `jti`; false when it was seen before (a replay). */
+  claimTokenId(jti: string, until: number): Promise<boolean>;
 
   /** Takes the refresh lock for `key` for `ttlMs` unless someone holds it. True when taken. */
   beginRefresh(key: string, owner: string, ttlMs: number): Promise<boolean>;
@@ -41,7 +60,10 @@ export interface SessionStore {
  * const bff = createBff(config, { store });
  */
 export class MemorySessionStore implements SessionStore {
+  /** "bff:<sid>" or "idp:<sid>" → until. */
   readonly #ended = new Map<string, number>();
+  readonly #subjects = new Map<string, { at: number; until: number }>();
+  readonly #tokenIds = new Map<string, number>();
   readonly #locks = new Map<string, { owner: string; until: number }>();
   readonly #outcomes = new Map<string, { outcome: string; until: number }>();
   readonly #now: () => number;
@@ -52,12 +74,37 @@ export class MemorySessionStore implements SessionStore {
 
   async markEnded(sid: string, until: number): Promise<void> {
     this.#prune();
-    this.#ended.set(sid, until);
+    this.#ended.set(`bff:${sid}`, until);
   }
 
-  async isEnded(sid: string): Promise<boolean> {
-    const until = this.#ended.get(sid);
-    return until !== undefined && until > this.#now();
+  async markIdpSessionEnded(idpSid: string, until: number): Promise<void> {
+    this.#prune();
+    this.#ended.set(`idp:${idpSid}`, until);
+  }
+
+  async markSubjectEnded(sub: string, at: number, until: number): Promise<void> {
+    this.#prune();
+    const earlier = this.#subjects.get(sub);
+    this.#subjects.set(sub, {
+      at: Math.max(at, earlier?.at ?? 0),
+      until: Math.max(until, earlier?.until ?? 0),
+    });
+  }
+
+  async isEnded(session: SessionIdentity): Promise<boolean> {
+    const now = this.#now();
+    const live = (until: number | undefined) => until !== undefined && until > now;
+    if (live(this.#ended.get(`bff:${session.sid}`))) return true;
+    if (session.idpSid !== undefined && live(this.#ended.get(`idp:${session.idpSid}`))) return true;
+    const subject = this.#subjects.get(session.sub);
+    return subject !== undefined && live(subject.until) && session.createdAt < subject.at;
+  }
+
+  async claimTokenId(jti: string, until: number): Promise<boolean> {
+    this.#prune();
+    if (this.#tokenIds.has(jti)) return false;
+    this.#tokenIds.set(jti, until);
+    return true;
   }
 
   async beginRefresh(key: string, owner: string, ttlMs: number): Promise<boolean> {
@@ -84,7 +131,9 @@ export class MemorySessionStore implements SessionStore {
 
   #prune() {
     const now = this.#now();
-    for (const [sid, until] of this.#ended) if (until <= now) this.#ended.delete(sid);
+    for (const [key, until] of this.#ended) if (until <= now) this.#ended.delete(key);
+    for (const [sub, entry] of this.#subjects) if (entry.until <= now) this.#subjects.delete(sub);
+    for (const [jti, until] of this.#tokenIds) if (until <= now) this.#tokenIds.delete(jti);
     for (const [key, entry] of this.#outcomes) if (entry.until <= now) this.#outcomes.delete(key);
     for (const [key, lock] of this.#locks) if (lock.until <= now) this.#locks.delete(key);
   }

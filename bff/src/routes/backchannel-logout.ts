@@ -1,0 +1,66 @@
+/**
+ * POST /bff/backchannel-logout: OpenID Connect Back-Channel Logout 1.0. The
+ * IdP's server (not a browser) posts a signed logout token when the person
+ * logs out at the IdP or their grant is revoked. Sessions live in cookies the
+ * BFF cannot reach, so it records what ended in the store (the IdP session
+ * `sid`, or every session of `sub` begun until now) and refuses those cookies
+ * from then on, for as long as any of them could still be alive.
+ */
+import { BFF_ROUTES } from "@oidc-bff/shared";
+import { Hono } from "hono";
+
+import { describeError } from "../logger.ts";
+import { createLogoutTokenVerifier, InvalidLogoutToken } from "../oidc/logout-token.ts";
+import type { BffServices } from "../services.ts";
+
+/** A logout token's jti is remembered a little longer than such a token is accepted. */
+const TOKEN_ID_MEMORY_MS = 10 * 60 * 1000;
+
+export function backchannelLogoutRoutes({ config, oidc, store, logger, fetch, now }: BffServices): Hono {
+  const routes = new Hono();
+  const verifier = createLogoutTokenVerifier({
+    signer: () => oidc.signer(),
+    clientId: config.clientId,
+    algorithm: config.idTokenSigningAlg,
+    fetch,
+    now,
+  });
+  // §2.8: answers are JSON errors with 400, never cached.
+  const refuse = (description: string) =>
+    Response.json(
+      { error: "invalid_request", error_description: description },
+      { status: 400, headers: { "cache-control": "no-store" } },
+    );
+
+  routes.post(BFF_ROUTES.backchannelLogout, async (c) => {
+    const type = c.req.header("content-type") ?? "";
+    if (!type.startsWith("application/x-www-form-urlencoded")) return refuse("Expected a form-encoded body.");
+    const token = new URLSearchParams(await c.req.text()).get("logout_token");
+    if (!token) return refuse("logout_token is missing.");
+
+    let claims: Awaited<ReturnType<typeof verifier.verify>>;
+    try {
+      claims = await verifier.verify(token);
+    } catch (error) {
+      logger.warn(`back-channel logout refused: ${describeError(error)}`);
+      return refuse(
+        error instanceof InvalidLogoutToken ? error.message : "The logout token could not be verified.",
+      );
+    }
+    if (!(await store.claimTokenId(claims.jti, now() + TOKEN_ID_MEMORY_MS))) {
+      return refuse("This logout token was already used.");
+    }
+
+    // Any session begun before now could still be alive until its absolute lifetime ends.
+    const until = now() + config.sessionAbsoluteLifetimeSeconds * 1000;
+    if (claims.sid) await store.markIdpSessionEnded(claims.sid, until);
+    else if (claims.sub) await store.markSubjectEnded(claims.sub, now(), until);
+    logger.info(
+      `back-channel logout: ended ${claims.sid ? "one IdP session" : "every session of one person"}`,
+    );
+    c.header("cache-control", "no-store");
+    return c.body(null, 200);
+  });
+
+  return routes;
+}

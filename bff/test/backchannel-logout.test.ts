@@ -1,0 +1,162 @@
+/**
+ * Back-channel logout (OpenID Connect Back-Channel Logout 1.0): the IdP tells
+ * the BFF that a person's sessions are over, and sessions living in cookies the
+ * BFF cannot reach still end. Every malformed or hostile logout token is refused
+ * and ends nothing.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+import { BFF, IDP, startSystem, TestBrowser, type TestSystem, USERS } from "./harness.ts";
+
+const EVENT = "http://schemas.openid.net/event/backchannel-logout";
+const dir = mkdtempSync(join(tmpdir(), "bff-backchannel-"));
+const keysPath = join(dir, "jwks.json");
+
+let system: TestSystem;
+let idpKey: JWK & { kid: string };
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeEach(async () => {
+  system = await startSystem({}, {}, { keysPath });
+  const { keys } = JSON.parse(readFileSync(keysPath, "utf8")) as { keys: (JWK & { kid: string })[] };
+  idpKey = keys[0] as JWK & { kid: string };
+});
+afterEach(async () => {
+  await system.close();
+});
+
+async function loggedIn(): Promise<TestBrowser> {
+  const browser = new TestBrowser(system);
+  await browser.login(USERS.alice);
+  return browser;
+}
+
+/** Polls until the browser's API call answers `status` (back-channel delivery is asynchronous). */
+async function eventually(browser: TestBrowser, status: number): Promise<number> {
+  let last = 0;
+  for (let attempt = 0; attempt < 40; attempt++) {
+    last = (await browser.api("/api/contacts")).status;
+    if (last === status) return last;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return last;
+}
+
+/** A logout token as our IdP would sign it, then altered. */
+async function logoutToken(
+  options: {
+    claims?: Record<string, unknown>;
+    header?: Record<string, unknown>;
+    key?: JWK & { kid: string };
+  } = {},
+) {
+  const now = Math.floor(Date.now() / 1000);
+  const claims: Record<string, unknown> = {
+    iss: IDP,
+    aud: "web-bff",
+    iat: now,
+    exp: now + 120,
+    jti: randomUUID(),
+    sub: "user-alice",
+    events: { [EVENT]: {} },
+    ...options.claims,
+  };
+  for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
+  const key = options.key ?? idpKey;
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "RS256", typ: "logout+jwt", kid: key.kid, ...options.header })
+    .sign(await importJWK(key, "RS256"));
+}
+
+const post = (token: string, contentType = "application/x-www-form-urlencoded") =>
+  system.fetch(`${BFF}/bff/backchannel-logout`, {
+    method: "POST",
+    headers: { "content-type": contentType },
+    body: new URLSearchParams({ logout_token: token }).toString(),
+  });
+
+describe("the IdP ends a person's sessions through the back channel", () => {
+  it("alice logs out in one browser: her session in the other browser ends too", async () => {
+    const first = await loggedIn();
+    const second = await loggedIn();
+    expect((await second.api("/api/contacts")).status).toBe(200);
+
+    expect((await first.api("/bff/logout", { method: "POST" })).status).toBe(200);
+    expect(await eventually(second, 401)).toBe(401);
+    expect(system.idpRequests).toContain("POST /token/revocation");
+    // Bob was never part of it.
+    const bob = new TestBrowser(system);
+    await bob.login(USERS.bob);
+    expect((await bob.api("/api/contacts")).status).toBe(200);
+  });
+
+  it("a session begun after the logout is not affected", async () => {
+    const first = await loggedIn();
+    expect((await first.api("/bff/logout", { method: "POST" })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const later = await loggedIn();
+    expect((await later.api("/api/contacts")).status).toBe(200);
+  });
+
+  it("accepts a valid logout token by sub with 200, and a replay of it with 400", async () => {
+    const browser = await loggedIn();
+    const token = await logoutToken();
+    const response = await post(token);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    expect((await browser.api("/api/contacts")).status).toBe(401);
+    const replay = await post(token);
+    expect(replay.status).toBe(400);
+    expect(await replay.json()).toMatchObject({ error: "invalid_request" });
+  });
+
+  it("ends only the IdP session named by sid, when the token names one", async () => {
+    const browser = await loggedIn();
+    const { idTokenClaims } = (await (await browser.api("/bff/session")).json()) as {
+      idTokenClaims: Record<string, unknown>;
+    };
+    // The view hides sid; a token for another IdP session must leave this one alone.
+    expect(idTokenClaims.sid).toBeUndefined();
+    expect((await post(await logoutToken({ claims: { sid: "another-idp-session" } }))).status).toBe(200);
+    expect((await browser.api("/api/contacts")).status).toBe(200);
+  });
+});
+
+describe("a logout token that must be refused (400), ending nothing", () => {
+  let stranger: JWK & { kid: string };
+  beforeAll(async () => {
+    const { privateKey } = await generateKeyPair("RS256", { extractable: true });
+    stranger = { ...(await exportJWK(privateKey)), kid: "stranger" };
+  });
+
+  const cases: [string, () => Promise<string>][] = [
+    ["signed by a key the IdP never published", () => logoutToken({ key: { ...stranger, kid: idpKey.kid } })],
+    ["typed as an ID token (typ JWT)", () => logoutToken({ header: { typ: "JWT" } })],
+    ["from another issuer", () => logoutToken({ claims: { iss: "https://evil.example" } })],
+    ["for another client", () => logoutToken({ claims: { aud: "another-client" } })],
+    ["issued 10 minutes ago", () => logoutToken({ claims: { iat: Math.floor(Date.now() / 1000) - 600 } })],
+    ["without the back-channel logout event", () => logoutToken({ claims: { events: { other: {} } } })],
+    ["with a nonce (an ID token in disguise)", () => logoutToken({ claims: { nonce: "n" } })],
+    ["naming neither sub nor sid", () => logoutToken({ claims: { sub: undefined } })],
+    ["without a jti", () => logoutToken({ claims: { jti: undefined } })],
+    ["not a JWT at all", async () => "not-a-token"],
+  ];
+
+  it.each(cases)("%s", async (_, make) => {
+    const browser = await loggedIn();
+    const response = await post(await make());
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: "invalid_request" });
+    expect((await browser.api("/api/contacts")).status).toBe(200);
+  });
+
+  it("sent as JSON instead of a form", async () => {
+    const response = await post(await logoutToken(), "application/json");
+    expect(response.status).toBe(400);
+  });
+});
