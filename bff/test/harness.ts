@@ -168,10 +168,18 @@ interface JarCookie {
 export class TestBrowser {
   /** host → name → cookie. */
   readonly jar = new Map<string, Map<string, JarCookie>>();
-  private readonly system: TestSystem;
+  private readonly system: Pick<TestSystem, "fetch">;
+  private readonly bff: string;
+  private readonly idp: string;
 
-  constructor(system: TestSystem) {
+  /** `origins`: where the BFF and the IdP are, when they are real servers on other ports. */
+  constructor(
+    system: Pick<TestSystem, "fetch">,
+    origins: { bff: string; idp: string } = { bff: BFF, idp: IDP },
+  ) {
     this.system = system;
+    this.bff = origins.bff;
+    this.idp = origins.idp;
   }
 
   cookie(host: string, name: string): JarCookie | undefined {
@@ -206,7 +214,7 @@ export class TestBrowser {
   api(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set("x-csrf", "1");
-    return this.fetch(`${BFF}${path}`, { ...init, headers });
+    return this.fetch(`${this.bff}${path}`, { ...init, headers });
   }
 
   private store(host: string, response: Response) {
@@ -254,7 +262,7 @@ export class TestBrowser {
         continue;
       }
       const here = new URL(current);
-      if (here.origin === IDP && response.headers.get("content-type")?.startsWith("text/html")) {
+      if (here.origin === this.idp && response.headers.get("content-type")?.startsWith("text/html")) {
         const page = await response.clone().text();
         // oidc-provider's self-submitting form (switching accounts ends the old IdP session first):
         // a browser runs its script; here it is posted as it stands.
@@ -276,10 +284,10 @@ export class TestBrowser {
         }
       }
       const uid = /^\/interaction\/([^/]+)$/.exec(here.pathname)?.[1];
-      if (here.origin === IDP && uid && response.status === 200) {
+      if (here.origin === this.idp && uid && response.status === 200) {
         const page = await response.text();
         const form = (action: string, fields: Record<string, string>) => {
-          current = `${IDP}/interaction/${uid}/${action}`;
+          current = `${this.idp}/interaction/${uid}/${action}`;
           init = {
             method: "POST",
             headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -304,13 +312,13 @@ export class TestBrowser {
   /** Logs in through the IdP's pages and returns where the BFF sent the browser afterwards. */
   async login(user: { username: string; password: string }, returnTo = "/"): Promise<string> {
     const { url, response } = await this.navigate(
-      `${BFF}/bff/login?returnTo=${encodeURIComponent(returnTo)}`,
+      `${this.bff}/bff/login?returnTo=${encodeURIComponent(returnTo)}`,
       {
         user,
         consent: "allow",
       },
     );
-    if (!url.startsWith(BFF) || new URL(url).pathname.startsWith("/bff/")) {
+    if (!url.startsWith(this.bff) || new URL(url).pathname.startsWith("/bff/")) {
       throw new Error(
         `login did not complete: ended at ${url} with ${response.status}: ${await response.text()}`,
       );

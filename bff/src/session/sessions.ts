@@ -163,6 +163,8 @@ export function createSessions(options: SessionsOptions): Sessions {
       try {
         result = await refresher.refresh(session, async (refreshToken) => {
           const tokens = await oidc.refresh(refreshToken, session.sub);
+          // One line per token request: with single flight, one per session and expiry, whatever the load.
+          logger.info(`session ${session.sid.slice(0, 8)}: tokens refreshed`);
           return { tokens: sessionTokens(tokens, session.tokens) };
         });
       } catch (error) {
