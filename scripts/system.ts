@@ -32,7 +32,11 @@ export interface SystemOptions {
   fresh?: boolean;
   /** Extra environment for every process (tests use it for short token lifetimes). */
   env?: Record<string, string>;
+  /** Where each line the processes print goes. Default: this process's stdout, tagged [idp], [api]... */
+  log?: (name: ProcessName, line: string) => void;
 }
+
+export type ProcessName = "idp" | "api" | "bff" | "web";
 
 interface DevSecrets {
   bffCookieSecret: string;
@@ -96,6 +100,8 @@ export function systemEnvironment(
       BFF_API_BASE_URL: ADDRESSES.api,
       BFF_RESOURCE: ADDRESSES.api,
       BFF_COOKIE_SECRETS: secrets.bffCookieSecret,
+      // Ended sessions survive a restart: a captured cookie stays refused after logout.
+      BFF_SESSION_DB_PATH: path.join(dataDir, "bff", "sessions.sqlite"),
       ...(options.mode === "start" ? { BFF_SPA_DIR: path.join(ROOT, "web", "dist") } : {}),
       ...extra,
     },
@@ -104,14 +110,17 @@ export function systemEnvironment(
 
 const COLORS = { idp: 35, api: 36, bff: 33, web: 32 } as const;
 
-function prefixOutput(name: keyof typeof COLORS, child: ChildProcess): void {
+function prefixOutput(name: ProcessName, child: ChildProcess, log?: SystemOptions["log"]): void {
   const tag = process.stdout.isTTY ? `\x1b[${COLORS[name]}m[${name}]\x1b[0m` : `[${name}]`;
   for (const stream of [child.stdout, child.stderr]) {
     let pending = "";
     stream?.on("data", (chunk: Buffer) => {
       const lines = (pending + chunk.toString()).split("\n");
       pending = lines.pop() ?? "";
-      for (const line of lines) process.stdout.write(`${tag} ${line}\n`);
+      for (const line of lines) {
+        if (log) log(name, line);
+        else process.stdout.write(`${tag} ${line}\n`);
+      }
     });
   }
 }
@@ -129,62 +138,83 @@ async function waitFor(url: string, deadline: number): Promise<void> {
   throw new Error(`${url} did not answer within the start-up time`);
 }
 
+/** The URL that answers once each process is ready. */
+const READY_URLS = {
+  idp: `${ADDRESSES.idp}/.well-known/openid-configuration`,
+  api: `${ADDRESSES.api}/health`,
+  bff: `${ADDRESSES.bff}/bff/session`,
+} as const;
+
 export interface RunningSystem {
   url: string;
   stop(): Promise<void>;
+  /**
+   * Stops one process (SIGTERM), starts it again with the same environment and
+   * waits until it answers: a deploy or a crash-and-restart, for the soak test.
+   */
+  restart(name: keyof typeof READY_URLS): Promise<void>;
+  /** The operating-system process id of one process (to watch its memory), if it runs. */
+  pid(name: ProcessName): number | undefined;
 }
 
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const dataDir = path.resolve(options.dataDir ?? path.join(ROOT, ".data"));
   if (options.fresh) rmSync(dataDir, { recursive: true, force: true });
   const env = systemEnvironment({ ...options, dataDir });
-  const children: ChildProcess[] = [];
+  const children = new Map<ProcessName, ChildProcess>();
+  /** How each process was started, so that `restart` can start it the same way. */
+  const launches = new Map<ProcessName, () => void>();
+  /** Processes being stopped on purpose by `restart`: their exit must not stop the system. */
+  const restarting = new Set<ChildProcess>();
   let stopping = false;
 
-  const launch = (
-    name: keyof typeof COLORS,
-    command: string,
-    args: string[],
-    childEnv: Record<string, string>,
-  ) => {
+  const launch = (name: ProcessName, command: string, args: string[], childEnv: Record<string, string>) => {
     const child = spawn(command, args, {
       cwd: ROOT,
       env: { ...process.env, ...childEnv },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    prefixOutput(name, child);
+    prefixOutput(name, child, options.log);
     child.on("exit", (code, signal) => {
-      if (stopping) return;
+      if (stopping || restarting.has(child)) return;
       console.error(`[${name}] exited (${signal ?? code}); stopping the system`);
       void stop().then(() => process.exit(1));
     });
-    children.push(child);
+    children.set(name, child);
+    launches.set(name, () => launch(name, command, args, childEnv));
   };
+
+  const stopChild = (child: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once("exit", () => resolve());
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+    });
 
   const stop = async () => {
     stopping = true;
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once("exit", () => resolve());
-            child.kill("SIGTERM");
-            setTimeout(() => child.kill("SIGKILL"), 5000).unref();
-          }),
-      ),
-    );
+    await Promise.all([...children.values()].map(stopChild));
+  };
+
+  const restart = async (name: keyof typeof READY_URLS) => {
+    const child = children.get(name);
+    const relaunch = launches.get(name);
+    if (!child || !relaunch) throw new Error(`${name} is not running`);
+    restarting.add(child);
+    await stopChild(child);
+    restarting.delete(child);
+    if (stopping) return;
+    relaunch();
+    await waitFor(READY_URLS[name], Date.now() + 60_000);
   };
 
   const deadline = Date.now() + 60_000;
   launch("idp", process.execPath, ["idp/src/server.ts"], env.idp);
   launch("api", process.execPath, ["api/src/server.ts"], env.api);
-  await waitFor(`${ADDRESSES.idp}/.well-known/openid-configuration`, deadline);
+  await waitFor(READY_URLS.idp, deadline);
   launch("bff", process.execPath, ["bff/src/server.ts"], env.bff);
-  await Promise.all([
-    waitFor(`${ADDRESSES.api}/health`, deadline),
-    waitFor(`${ADDRESSES.bff}/bff/session`, deadline),
-  ]);
+  await Promise.all([waitFor(READY_URLS.api, deadline), waitFor(READY_URLS.bff, deadline)]);
 
   let url: string = ADDRESSES.bff;
   if (options.mode === "dev") {
@@ -193,7 +223,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     await waitFor(ADDRESSES.vite, deadline);
     url = ADDRESSES.vite;
   }
-  return { url, stop };
+  return { url, stop, restart, pid: (name) => children.get(name)?.pid };
 }
 
 /** Runs the system until Ctrl-C, for `pnpm start` and `pnpm dev`. */

@@ -7,8 +7,10 @@ export interface BffServerSettings {
   config: BffConfig;
   host: string;
   port: number;
-  /** Shared session store; when absent, sessions are coordinated within this process only. */
+  /** Shared session store for several BFF processes or machines. */
   redisUrl: string | undefined;
+  /** A SQLite file as session store: one machine, survives restarts. Ignored when redisUrl is set. */
+  sessionDbPath: string | undefined;
 }
 
 /** Each configuration field and the environment variable that sets it. */
@@ -38,8 +40,9 @@ const VARIABLES: Record<keyof BffConfig, string> = {
  * them all. Required: BFF_ISSUER, BFF_CLIENT_ID, BFF_CLIENT_SECRET,
  * BFF_REDIRECT_URI, BFF_POST_LOGOUT_REDIRECT_URI, BFF_API_BASE_URL,
  * BFF_COOKIE_SECRETS (comma-separated, newest first). Optional: the rest of
- * VARIABLES, and BFF_PORT (3000), BFF_HOST (localhost), BFF_REDIS_URL (none:
- * an in-memory store; set it when several BFF processes serve the same users).
+ * VARIABLES, and BFF_PORT (3000), BFF_HOST (localhost), and where ended
+ * sessions and refreshes are recorded: BFF_REDIS_URL (several processes or
+ * machines), else BFF_SESSION_DB_PATH (a SQLite file: survives restarts), else memory.
  */
 export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSettings {
   const problems: string[] = [];
@@ -110,5 +113,12 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
   if (problems.length > 0) {
     throw new BffError("invalid_config", `The BFF cannot start:\n  - ${problems.join("\n  - ")}`);
   }
-  return { config, host: text("BFF_HOST") ?? "localhost", port, redisUrl };
+  const sessionDbPath = text("BFF_SESSION_DB_PATH");
+  return {
+    config,
+    host: text("BFF_HOST") ?? "localhost",
+    port,
+    redisUrl,
+    sessionDbPath: sessionDbPath === undefined ? undefined : resolve(sessionDbPath),
+  };
 }

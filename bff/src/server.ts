@@ -8,6 +8,8 @@ import { createBff } from "./app.ts";
 import { bffSettingsFromEnvironment } from "./env.ts";
 import { BffError } from "./errors.ts";
 import { RedisSessionStore } from "./session/redis-store.ts";
+import { SqliteSessionStore } from "./session/sqlite-store.ts";
+import type { SessionStore } from "./session/store.ts";
 
 function fail(error: unknown): never {
   // Configuration problems are expected: say what is wrong, without a stack trace.
@@ -17,13 +19,15 @@ function fail(error: unknown): never {
 
 let app: ReturnType<typeof createBff>;
 let settings: ReturnType<typeof bffSettingsFromEnvironment>;
-let store: RedisSessionStore | undefined;
+let store: (SessionStore & { close(): unknown }) | undefined;
 try {
   settings = bffSettingsFromEnvironment(process.env);
   if (settings.redisUrl) {
     store = await RedisSessionStore.connect({ url: settings.redisUrl }).catch((cause: unknown) => {
       throw new BffError("invalid_config", `The BFF cannot reach Redis at BFF_REDIS_URL (${String(cause)}).`);
     });
+  } else if (settings.sessionDbPath) {
+    store = new SqliteSessionStore(settings.sessionDbPath);
   }
   app = createBff(settings.config, store ? { store } : {});
 } catch (error) {
@@ -56,7 +60,7 @@ function stop(signal: string) {
   stopping = true;
   console.log(`bff: ${signal} received, stopping`);
   server.close(() => {
-    void (store?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+    void Promise.resolve(store?.close()).finally(() => process.exit(0));
   });
   // Keep-alive connections would otherwise hold the server open.
   if ("closeAllConnections" in server) server.closeAllConnections();
