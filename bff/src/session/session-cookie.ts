@@ -85,11 +85,41 @@ function joinSealed(c: Context): string | undefined {
  * `fetch` calls are same-site, and no request started by another site, not even
  * a top-level link, carries the session.
  */
+/**
+ * Unsealing (AES-256-CBC + HMAC, with key derivation) costs more than a whole
+ * proxy hop, and a browser sends the same sealed value with every request
+ * until the session changes. So the last few thousand unsealed sessions are
+ * kept, keyed by the exact sealed text. Nothing here can go stale: a sealed
+ * value always unseals to the same data, an entry is dropped when its seal
+ * would expire, and whether a session was ended (logout, back-channel) is
+ * checked in the store on every request, never cached.
+ */
+const UNSEALED_CACHE_SIZE = 5_000;
+
 export function createSessionCookie(
   sealer: Sealer,
   lifetimes: SessionLifetimes,
   now: () => number,
 ): SessionCookie {
+  const unsealed = new Map<string, { session: SessionData; until: number }>();
+
+  async function unsealSession(sealed: string): Promise<SessionCookieRead> {
+    const cached = unsealed.get(sealed);
+    if (cached && cached.until > now()) {
+      // Re-insert: a Map iterates in insertion order, so the least recently used entry goes first.
+      unsealed.delete(sealed);
+      unsealed.set(sealed, cached);
+      return { state: "present", session: cached.session };
+    }
+    const result = await sealer.unseal<unknown>("session", sealed);
+    if (!result.ok) return { state: "unreadable", reason: result.reason };
+    if (!isSessionData(result.value)) return { state: "unreadable", reason: "unknown format" };
+    const session = result.value;
+    unsealed.set(sealed, { session, until: absoluteExpiry(session, lifetimes) });
+    if (unsealed.size > UNSEALED_CACHE_SIZE) unsealed.delete(unsealed.keys().next().value as string);
+    return { state: "present", session };
+  }
+
   const remainingSeconds = (session: SessionData) => (absoluteExpiry(session, lifetimes) - now()) / 1000;
 
   const sealSession = (session: SessionData) =>
@@ -109,10 +139,7 @@ export function createSessionCookie(
       const sealed = joinSealed(c);
       if (sealed === undefined) return { state: "absent" };
       if (sealed === "") return { state: "unreadable", reason: "missing parts" };
-      const unsealed = await sealer.unseal<unknown>("session", sealed);
-      if (!unsealed.ok) return { state: "unreadable", reason: unsealed.reason };
-      if (!isSessionData(unsealed.value)) return { state: "unreadable", reason: "unknown format" };
-      return { state: "present", session: unsealed.value };
+      return unsealSession(sealed);
     },
 
     async write(c, session) {

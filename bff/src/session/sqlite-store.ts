@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 
 import type { SessionIdentity, SessionStore } from "./store.ts";
 
@@ -21,6 +21,8 @@ const SCHEMA = `
 export class SqliteSessionStore implements SessionStore {
   readonly #db: DatabaseSync;
   readonly #now: () => number;
+  /** Statements are compiled once: `isEnded` runs on every request. */
+  readonly #statements = new Map<string, StatementSync>();
 
   /** `path`: a file (created with its directory), or ":memory:". */
   constructor(path: string, options: { now?: () => number } = {}) {
@@ -42,62 +44,63 @@ export class SqliteSessionStore implements SessionStore {
 
   async markSubjectEnded(sub: string, at: number, until: number): Promise<void> {
     this.#prune();
-    this.#db
-      .prepare(
-        `INSERT INTO ended_subjects (sub, at, until) VALUES (?, ?, ?)
+    this.#sql(
+      `INSERT INTO ended_subjects (sub, at, until) VALUES (?, ?, ?)
          ON CONFLICT (sub) DO UPDATE SET at = max(at, excluded.at), until = max(until, excluded.until)`,
-      )
-      .run(sub, at, until);
+    ).run(sub, at, until);
   }
 
   async isEnded(session: SessionIdentity): Promise<boolean> {
     const now = this.#now();
-    const keys = [`bff:${session.sid}`, ...(session.idpSid === undefined ? [] : [`idp:${session.idpSid}`])];
-    const ended = this.#db
-      .prepare(`SELECT 1 FROM ended WHERE key IN (${keys.map(() => "?").join(", ")}) AND until > ? LIMIT 1`)
-      .get(...keys, now);
-    if (ended) return true;
-    const subject = this.#db
-      .prepare("SELECT at FROM ended_subjects WHERE sub = ? AND until > ?")
-      .get(session.sub, now) as { at: number } | undefined;
-    return subject !== undefined && session.createdAt < subject.at;
+    // One statement for every way a session can have been ended (NULL matches no key).
+    const row = this.#sql(
+      `SELECT EXISTS (SELECT 1 FROM ended WHERE key IN (?, ?) AND until > ?)
+           OR EXISTS (SELECT 1 FROM ended_subjects WHERE sub = ? AND until > ? AND at > ?) AS ended`,
+    ).get(
+      `bff:${session.sid}`,
+      session.idpSid === undefined ? null : `idp:${session.idpSid}`,
+      now,
+      session.sub,
+      now,
+      session.createdAt,
+    ) as { ended: number };
+    return row.ended === 1;
   }
 
   async claimTokenId(jti: string, until: number): Promise<boolean> {
     this.#prune();
-    const result = this.#db
-      .prepare("INSERT OR IGNORE INTO token_ids (jti, until) VALUES (?, ?)")
-      .run(jti, until);
+    const result = this.#sql("INSERT OR IGNORE INTO token_ids (jti, until) VALUES (?, ?)").run(jti, until);
     return result.changes === 1;
   }
 
   async beginRefresh(key: string, owner: string, ttlMs: number): Promise<boolean> {
     const now = this.#now();
     // Take the lock if nobody holds it, or if its holder's time ran out.
-    const result = this.#db
-      .prepare(
-        `INSERT INTO refresh_locks (key, owner, until) VALUES (?, ?, ?)
+    const result = this.#sql(
+      `INSERT INTO refresh_locks (key, owner, until) VALUES (?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, until = excluded.until WHERE refresh_locks.until <= ?`,
-      )
-      .run(key, owner, now + ttlMs, now);
+    ).run(key, owner, now + ttlMs, now);
     return result.changes === 1;
   }
 
   async finishRefresh(key: string, owner: string, outcome: string, ttlMs: number): Promise<void> {
-    this.#db
-      .prepare("INSERT OR REPLACE INTO refresh_outcomes (key, outcome, until) VALUES (?, ?, ?)")
-      .run(key, outcome, this.#now() + ttlMs);
+    this.#sql("INSERT OR REPLACE INTO refresh_outcomes (key, outcome, until) VALUES (?, ?, ?)").run(
+      key,
+      outcome,
+      this.#now() + ttlMs,
+    );
     await this.abandonRefresh(key, owner);
   }
 
   async abandonRefresh(key: string, owner: string): Promise<void> {
-    this.#db.prepare("DELETE FROM refresh_locks WHERE key = ? AND owner = ?").run(key, owner);
+    this.#sql("DELETE FROM refresh_locks WHERE key = ? AND owner = ?").run(key, owner);
   }
 
   async refreshOutcome(key: string): Promise<string | undefined> {
-    const row = this.#db
-      .prepare("SELECT outcome FROM refresh_outcomes WHERE key = ? AND until > ?")
-      .get(key, this.#now()) as { outcome: string } | undefined;
+    const row = this.#sql("SELECT outcome FROM refresh_outcomes WHERE key = ? AND until > ?").get(
+      key,
+      this.#now(),
+    ) as { outcome: string } | undefined;
     return row?.outcome;
   }
 
@@ -105,16 +108,25 @@ export class SqliteSessionStore implements SessionStore {
     this.#db.close();
   }
 
+  #sql(text: string): StatementSync {
+    let statement = this.#statements.get(text);
+    if (!statement) {
+      statement = this.#db.prepare(text);
+      this.#statements.set(text, statement);
+    }
+    return statement;
+  }
+
   #put(table: "ended", key: string, until: number) {
     this.#prune();
-    this.#db.prepare(`INSERT OR REPLACE INTO ${table} (key, until) VALUES (?, ?)`).run(key, until);
+    this.#sql(`INSERT OR REPLACE INTO ${table} (key, until) VALUES (?, ?)`).run(key, until);
   }
 
   /** Drops what has expired; cheap enough to do on every write. */
   #prune() {
     const now = this.#now();
     for (const table of ["ended", "ended_subjects", "token_ids", "refresh_locks", "refresh_outcomes"]) {
-      this.#db.prepare(`DELETE FROM ${table} WHERE until <= ?`).run(now);
+      this.#sql(`DELETE FROM ${table} WHERE until <= ?`).run(now);
     }
   }
 }
