@@ -289,8 +289,8 @@ describe("refresh", () => {
     const [oldAccess, oldRefresh] = await sessionTokens(alice);
 
     system.advance(10 * 60 * 1000);
-    const results = await Promise.all(Array.from({ length: 20 }, () => alice.api("/api/contacts")));
-    expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+    const results = await Promise.all(Array.from({ length: 50 }, () => alice.api("/api/contacts")));
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
     expect(system.refreshCount()).toBe(refreshesAtLogin + 1);
 
     const [newAccess, newRefresh] = await sessionTokens(alice);
@@ -299,7 +299,9 @@ describe("refresh", () => {
     expect(await contacts(alice)).toHaveLength(3);
     expect(system.refreshCount()).toBe(refreshesAtLogin + 1);
 
-    // A request still carrying the pre-refresh cookie gets the new tokens, without replaying the spent one.
+    // 5 s later, a request still carrying the pre-refresh cookie gets the new tokens, without
+    // replaying the spent one.
+    system.advance(5_000);
     const late = new TestBrowser(system);
     late.setCookie(HOST, SESSION, oldCookie);
     expect((await late.api("/api/contacts")).status).toBe(200);
@@ -325,6 +327,25 @@ describe("refresh", () => {
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ code: "session_expired" });
     expect(alice.cookie(HOST, SESSION)).toBeUndefined();
+  });
+
+  it("answers 503 with Retry-After when the IdP's token endpoint fails with a 5xx, and recovers", async () => {
+    const alice = await loggedIn();
+    system.advance(10 * 60 * 1000);
+    const original = system.fetch;
+    system.fetch = async (input, init) => {
+      const request = new Request(input, init);
+      if (request.url === `${IDP}/token`) {
+        return Response.json({ error: "server_error" }, { status: 500 });
+      }
+      return original(request);
+    };
+    const failing = await alice.api("/api/contacts");
+    system.fetch = original;
+    expect(failing.status).toBe(503);
+    expect(failing.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await failing.json()).toMatchObject({ code: "idp_unavailable" });
+    expect((await alice.api("/api/contacts")).status).toBe(200);
   });
 
   it("answers 503 with Retry-After while the IdP is down, keeps the session, and recovers", async () => {
