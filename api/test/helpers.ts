@@ -48,7 +48,13 @@ export interface TestIdp {
 export async function startIdp(): Promise<TestIdp> {
   const dir = mkdtempSync(join(tmpdir(), "api-test-idp-"));
   const keysPath = join(dir, "jwks.json");
-  const config = developmentIdpConfig({ storePath: ":memory:", keysPath, mode: "test" });
+  // No BFF listens here: no back-channel logout tokens to a real localhost:3000.
+  const config = developmentIdpConfig({
+    storePath: ":memory:",
+    keysPath,
+    mode: "test",
+    webBff: { backchannelLogoutUri: null },
+  });
   config.clients = config.clients.map((client) => ({ ...client, scopes: [...client.scopes, SCOPES.stats] }));
   const idp = await createIdp(config);
   const { keys } = JSON.parse(readFileSync(keysPath, "utf8")) as { keys: PrivateJwk[] };

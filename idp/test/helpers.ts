@@ -29,7 +29,14 @@ export function testConfig(
   overrides: Partial<IdpConfig> = {},
 ): IdpConfig {
   return {
-    ...developmentIdpConfig({ storePath: ":memory:", keysPath: null, mode: "test", ...options }),
+    ...developmentIdpConfig({
+      storePath: ":memory:",
+      keysPath: null,
+      mode: "test",
+      // No BFF listens in these tests: never post logout tokens to a real localhost:3000.
+      webBff: { backchannelLogoutUri: null },
+      ...options,
+    }),
     ...overrides,
   };
 }
