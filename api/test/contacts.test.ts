@@ -2,7 +2,15 @@ import type { Contact } from "@oidc-bff/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { Api } from "../src/index.ts";
-import { apiFor, bearer, startIdp, type TestIdp, USERS, userAccessToken } from "./helpers.ts";
+import {
+  apiFor,
+  bearer,
+  serviceAccessToken,
+  startIdp,
+  type TestIdp,
+  USERS,
+  userAccessToken,
+} from "./helpers.ts";
 
 let idp: TestIdp;
 let api: Api;
@@ -92,6 +100,17 @@ describe("scopes", () => {
     expect(response.headers.get("www-authenticate")).toMatch(/error="insufficient_scope"/);
     expect(response.headers.get("www-authenticate")).toMatch(/scope="contacts:write"/);
     expect(await response.json()).toMatchObject({ code: "insufficient_scope", status: 403 });
+  });
+
+  it("a service's own token (client credentials) reads /stats but never a person's contacts", async () => {
+    const service = await serviceAccessToken(idp.idp);
+    const stats = await api.app.request("/stats", bearer(service));
+    expect(stats.status).toBe(200);
+    const counts = (await stats.json()) as Record<string, unknown>;
+    expect(JSON.stringify(counts)).not.toContain("@");
+    const contacts = await api.app.request("/contacts", bearer(service));
+    expect(contacts.status).toBe(403);
+    expect(await contacts.json()).toMatchObject({ status: 403 });
   });
 
   it("/stats needs contacts:stats", async () => {

@@ -9,7 +9,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { createIdp, DEV_WEB_BFF_SECRET, developmentIdpConfig, type Idp } from "@oidc-bff/idp";
+import {
+  createIdp,
+  DEV_REPORTING_SERVICE_SECRET,
+  DEV_WEB_BFF_SECRET,
+  developmentIdpConfig,
+  type Idp,
+} from "@oidc-bff/idp";
 import { SCOPES } from "@oidc-bff/shared";
 import { inject } from "light-my-request";
 
@@ -126,13 +132,28 @@ class Browser {
   }
 }
 
-async function tokenRequest(idp: Idp, form: Record<string, string>): Promise<Record<string, string>> {
+/** A service's own token (client credentials): `sub` is the client, there is no user. */
+export async function serviceAccessToken(idp: Idp): Promise<string> {
+  const { access_token } = await tokenRequest(
+    idp,
+    { grant_type: "client_credentials", scope: "contacts:stats", resource: AUDIENCE },
+    ["reporting-service", DEV_REPORTING_SERVICE_SECRET],
+  );
+  if (!access_token) throw new Error("no access token");
+  return access_token;
+}
+
+async function tokenRequest(
+  idp: Idp,
+  form: Record<string, string>,
+  [clientId, secret] = [CLIENT_ID, DEV_WEB_BFF_SECRET],
+): Promise<Record<string, string>> {
   const response = await inject(idp.listener, {
     method: "POST",
     url: "/token",
     headers: {
       host: new URL(ISSUER).host,
-      authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${DEV_WEB_BFF_SECRET}`).toString("base64")}`,
+      authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString("base64")}`,
       "content-type": "application/x-www-form-urlencoded",
     },
     payload: new URLSearchParams(form).toString(),

@@ -16,6 +16,7 @@ async function productionConfig(): Promise<IdpConfig> {
       redirectUris: ["https://app.example.com/bff/callback"],
       postLogoutRedirectUris: ["https://app.example.com/"],
     },
+    reportingService: { clientSecret: "another-real-secret-of-at-least-32-characters" },
     apiAudience: "https://api.example.com",
   });
   return {
@@ -51,6 +52,7 @@ describe("assertProductionReady", () => {
     expect(message).toContain('user "alice" has a development password');
     expect(message).toContain('user "bob" has a development password');
     expect(message).toContain("client web-bff: secret is the development secret");
+    expect(message).toContain("client reporting-service: secret is the development secret");
     expect(message).toContain("store path is missing");
     expect(message).toContain("keys path is missing");
     expect(message).toContain("IDP_INSECURE_TOKEN_LOG_FILE");

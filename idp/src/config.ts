@@ -7,6 +7,8 @@ import { DEV_USERS_FILE, type IdpUser, loadUsersFile } from "./users.ts";
 export type IdpMode = "development" | "test" | "production";
 
 /** A registered (static) client. Dynamic registration is off: these are the only clients. */
+export type IdpGrantType = "authorization_code" | "refresh_token" | "client_credentials";
+
 export interface IdpClient {
   clientId: string;
   clientName: string;
@@ -17,6 +19,12 @@ export interface IdpClient {
   postLogoutRedirectUris: string[];
   /** Every scope this client may obtain: OpenID scopes and API scopes alike. */
   scopes: string[];
+  /**
+   * The grants it may use. Default: authorization_code and refresh_token (a
+   * person logs in). A service acting as itself uses client_credentials only.
+   * The password grant and the implicit flow are never available (RFC 9700 §2.4, §2.1.2).
+   */
+  grantTypes?: IdpGrantType[];
   /**
    * Where the IdP posts a logout token (OpenID Connect Back-Channel Logout 1.0)
    * when the person logs out at the IdP or the client's grant is revoked.
@@ -69,6 +77,7 @@ export interface IdpConfig {
 export const DEV_ISSUER = "http://127.0.0.1:4000";
 export const DEV_API_AUDIENCE = "http://localhost:4001";
 export const DEV_WEB_BFF_SECRET = "dev-web-bff-secret-change-me";
+export const DEV_REPORTING_SERVICE_SECRET = "dev-reporting-service-secret-change-me";
 export const DEV_WEB_BFF_REDIRECT_URIS = [
   "http://localhost:3000/bff/callback",
   "http://localhost:5173/bff/callback",
@@ -96,6 +105,7 @@ export interface DevelopmentIdpOptions {
     /** null: no back-channel logout. */
     backchannelLogoutUri?: string | null;
   };
+  reportingService?: { clientSecret?: string };
   apiAudience?: string;
   accessTokenTtlSeconds?: number;
   mode?: "development" | "test";
@@ -134,6 +144,17 @@ export function developmentIdpConfig(options: DevelopmentIdpOptions): IdpConfig 
               backchannelLogoutUri:
                 options.webBff?.backchannelLogoutUri ?? DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI,
             }),
+      },
+      {
+        // A service that acts as itself (client credentials, RFC 6749 §4.4): aggregate
+        // statistics only, never a person's data.
+        clientId: "reporting-service",
+        clientName: "Reporting service",
+        clientSecret: options.reportingService?.clientSecret ?? DEV_REPORTING_SERVICE_SECRET,
+        redirectUris: [],
+        postLogoutRedirectUris: [],
+        scopes: [SCOPES.stats],
+        grantTypes: ["client_credentials"],
       },
     ],
     api: { audience: options.apiAudience ?? DEV_API_AUDIENCE, scopes: [...API_SCOPES] },
@@ -191,12 +212,16 @@ export async function assertProductionReady(config: IdpConfig): Promise<void> {
   if (config.clients.length === 0) problems.push("there are no clients");
   for (const client of config.clients) {
     if (!client.clientSecret) problems.push(`client ${client.clientId}: secret is missing`);
-    else if (client.clientSecret === DEV_WEB_BFF_SECRET) {
+    else if (
+      client.clientSecret === DEV_WEB_BFF_SECRET ||
+      client.clientSecret === DEV_REPORTING_SERVICE_SECRET
+    ) {
       problems.push(`client ${client.clientId}: secret is the development secret`);
     } else if (client.clientSecret.length < 32) {
       problems.push(`client ${client.clientId}: secret is shorter than 32 characters`);
     }
-    if (client.redirectUris.length === 0)
+    const logsPeopleIn = (client.grantTypes ?? ["authorization_code"]).includes("authorization_code");
+    if (logsPeopleIn && client.redirectUris.length === 0)
       problems.push(`client ${client.clientId}: redirect URIs are missing`);
     for (const uri of [...client.redirectUris, ...client.postLogoutRedirectUris]) {
       if (!isSecureOrLoopback(uri)) {

@@ -4,6 +4,7 @@ import {
   DEV_API_AUDIENCE,
   DEV_COOKIE_KEYS,
   DEV_ISSUER,
+  DEV_REPORTING_SERVICE_SECRET,
   DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI,
   DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS,
   DEV_WEB_BFF_REDIRECT_URIS,
@@ -81,6 +82,9 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
 
   const clientSecret = get("IDP_WEB_BFF_SECRET") ?? (production ? undefined : DEV_WEB_BFF_SECRET);
   if (clientSecret === undefined) problems.push("IDP_WEB_BFF_SECRET is required in production");
+  const reportingSecret =
+    get("IDP_REPORTING_SERVICE_SECRET") ?? (production ? undefined : DEV_REPORTING_SERVICE_SECRET);
+  if (reportingSecret === undefined) problems.push("IDP_REPORTING_SERVICE_SECRET is required in production");
 
   const urls = (name: string, fallback: string[]): string[] => {
     const values = list(name) ?? fallback;
@@ -141,6 +145,7 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
         postLogoutRedirectUris,
         backchannelLogoutUri,
       },
+      reportingService: { clientSecret: reportingSecret as string },
       apiAudience,
       accessTokenTtlSeconds,
     }),

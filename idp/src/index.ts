@@ -4,6 +4,7 @@ export {
   assertProductionReady,
   DEV_API_AUDIENCE,
   DEV_ISSUER,
+  DEV_REPORTING_SERVICE_SECRET,
   DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI,
   DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS,
   DEV_WEB_BFF_REDIRECT_URIS,
@@ -13,6 +14,7 @@ export {
   type IdpApiResource,
   type IdpClient,
   type IdpConfig,
+  type IdpGrantType,
   type IdpMode,
   type IdpTtls,
 } from "./config.ts";

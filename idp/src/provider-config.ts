@@ -31,14 +31,17 @@ export interface ProviderDeps {
 }
 
 function clientMetadata(client: IdpClient): ClientMetadata {
+  const grantTypes = client.grantTypes ?? ["authorization_code", "refresh_token"];
+  const oidcScopes = client.scopes.filter((scope) => OIDC_SCOPES.includes(scope));
   return {
     client_id: client.clientId,
     client_name: client.clientName,
     client_secret: client.clientSecret,
     token_endpoint_auth_method: "client_secret_basic",
-    // Code flow and refresh only: no implicit, no password grant (OAuth 2.0 Security BCP §2.1.2, §2.4).
-    grant_types: ["authorization_code", "refresh_token"],
-    response_types: ["code"],
+    // Never implicit, never the password grant (OAuth 2.0 Security BCP §2.1.2, §2.4).
+    grant_types: grantTypes,
+    // A client that does not log people in has no use for the authorization endpoint.
+    response_types: grantTypes.includes("authorization_code") ? ["code"] : [],
     redirect_uris: client.redirectUris,
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     ...(client.backchannelLogoutUri
@@ -50,7 +53,9 @@ function clientMetadata(client: IdpClient): ClientMetadata {
         }
       : {}),
     // Which OpenID scopes this client may ask for. Its API scopes are decided in getResourceServerInfo.
-    scope: client.scopes.filter((scope) => OIDC_SCOPES.includes(scope)).join(" "),
+    // (A client without any, like a service using client credentials, leaves it out: oidc-provider
+    // refuses an empty scope list.)
+    ...(oidcScopes.length > 0 ? { scope: oidcScopes.join(" ") } : {}),
   };
 }
 
@@ -147,6 +152,8 @@ export function providerConfiguration(config: IdpConfig, deps: ProviderDeps): Co
       },
       userinfo: { enabled: true },
       backchannelLogout: { enabled: true },
+      // RFC 6749 §4.4, for clients registered with the client_credentials grant only.
+      clientCredentials: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource(ctx, form) {

@@ -201,7 +201,7 @@ export async function signIn(
   throw new Error("too many redirects");
 }
 
-function basicAuth(clientId = CLIENT_ID, secret = CLIENT_SECRET): string {
+export function basicAuth(clientId = CLIENT_ID, secret = CLIENT_SECRET): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString("base64")}`;
 }
 

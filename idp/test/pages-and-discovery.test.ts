@@ -45,7 +45,12 @@ describe("discovery", () => {
       code_challenge_methods_supported: ["S256"],
       authorization_response_iss_parameter_supported: true,
     });
-    expect(metadata.grant_types_supported.sort()).toEqual(["authorization_code", "refresh_token"]);
+    // Never "password" or "implicit" (RFC 9700 §2.4, §2.1.2).
+    expect(metadata.grant_types_supported.sort()).toEqual([
+      "authorization_code",
+      "client_credentials",
+      "refresh_token",
+    ]);
     expect(metadata.scopes_supported).toEqual(
       expect.arrayContaining(["openid", "profile", "email", "offline_access"]),
     );
