@@ -1,0 +1,2 @@
+export { type CliIo, runCli, USAGE } from "./cli.ts";
+export { type ServiceTokenRequest, serviceToken } from "./service-token.ts";

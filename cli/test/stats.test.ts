@@ -1,0 +1,98 @@
+/**
+ * `contacts stats`: the reporting service's command, against the real IdP and
+ * the real API in this process (no ports), through the same `fetch` the CLI uses.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { type Api, createApi } from "@oidc-bff/api";
+import { createIdp, DEV_REPORTING_SERVICE_SECRET, developmentIdpConfig, type Idp } from "@oidc-bff/idp";
+import { inject } from "light-my-request";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { type CliIo, runCli } from "../src/index.ts";
+
+const ISSUER = "http://127.0.0.1:4000";
+const API = "http://localhost:4001";
+let idp: Idp;
+let api: Api;
+const dir = mkdtempSync(join(tmpdir(), "cli-test-"));
+
+async function routed(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const request = new Request(input, init);
+  const url = new URL(request.url);
+  if (url.origin === API) return api.app.fetch(request);
+  if (url.origin !== ISSUER) throw new TypeError("fetch failed");
+  const body = request.method === "GET" ? undefined : await request.text();
+  const response = await inject(idp.listener, {
+    method: request.method as "GET",
+    url: `${url.pathname}${url.search}`,
+    headers: { ...Object.fromEntries(request.headers), host: url.host },
+    ...(body === undefined ? {} : { payload: body }),
+  });
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value !== undefined) for (const item of [value].flat()) headers.append(name, String(item));
+  }
+  return new Response(response.rawPayload, { status: response.statusCode, headers });
+}
+
+beforeAll(async () => {
+  idp = await createIdp(
+    developmentIdpConfig({
+      storePath: ":memory:",
+      keysPath: null,
+      mode: "test",
+      webBff: { backchannelLogoutUri: null },
+    }),
+  );
+  api = createApi({ issuer: ISSUER, audience: API, dbPath: ":memory:", seed: true }, { fetch: routed });
+});
+afterAll(async () => {
+  api.close();
+  await idp.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function io(env: Record<string, string> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const cli: CliIo = { env, fetch: routed, out: (l) => out.push(l), err: (l) => err.push(l) };
+  return { cli, out, err };
+}
+
+describe("contacts stats", () => {
+  it("gets a service token with the secret from the environment and prints the API's counts", async () => {
+    const { cli, out, err } = io({ CONTACTS_CLIENT_SECRET: DEV_REPORTING_SERVICE_SECRET });
+    expect(await runCli(["stats"], cli)).toBe(0);
+    expect(err).toEqual([]);
+    expect(out.join("\n")).toMatch(/\d/);
+    // Aggregates only: no person's data.
+    expect(out.join("\n")).not.toMatch(/@|Mad Hatter/);
+  });
+
+  it("reads the secret from a file", async () => {
+    const file = join(dir, "secret");
+    writeFileSync(file, `${DEV_REPORTING_SERVICE_SECRET}\n`, { mode: 0o600 });
+    const { cli, out } = io();
+    expect(await runCli(["stats", "--secret-file", file], cli)).toBe(0);
+    expect(out.length).toBeGreaterThan(0);
+  });
+
+  it("never takes a secret as an argument", async () => {
+    const { cli, err } = io();
+    expect(await runCli(["stats", "--secret", DEV_REPORTING_SERVICE_SECRET], cli)).toBe(2);
+    expect(err.join("\n")).toContain("never accepted as an argument");
+  });
+
+  it("says clearly what is wrong with no secret or a wrong one", async () => {
+    const none = io();
+    expect(await runCli(["stats"], none.cli)).toBe(1);
+    expect(none.err.join("\n")).toContain("CONTACTS_CLIENT_SECRET");
+    const wrong = io({ CONTACTS_CLIENT_SECRET: "not-the-secret" });
+    expect(await runCli(["stats"], wrong.cli)).toBe(1);
+    expect(wrong.err.join("\n")).toMatch(/^contacts: /);
+    expect(wrong.err.join("\n")).not.toMatch(/\n\s+at /);
+  });
+});
