@@ -38,6 +38,8 @@ export interface TestSystem {
    * IdP and API, nothing kept in memory unless the new config shares a store.
    */
   restartBff(overrides?: Partial<BffConfig>, deps?: Partial<BffDeps>): void;
+  /** Stops the IdP and starts it again from its files (store, keys): a restart, e.g. after a key rotation. */
+  restartIdp(): Promise<void>;
   /** Another BFF app wired like the first (a second process, in effect): drive it with `app.fetch`. */
   anotherBff(overrides?: Partial<BffConfig>, deps?: Partial<BffDeps>): Hono;
   /** The routed fetch: what any party uses to reach another. */
@@ -65,16 +67,17 @@ async function injectInto(idp: Idp, request: Request): Promise<Response> {
 export async function startSystem(
   bffOverrides: Partial<BffConfig> = {},
   bffDeps: Partial<BffDeps> = {},
-  idpOptions: { extraUsers?: IdpUser[]; keysPath?: string } = {},
+  idpOptions: { extraUsers?: IdpUser[]; keysPath?: string; storePath?: string } = {},
 ): Promise<TestSystem> {
   const idpConfig = developmentIdpConfig({
-    storePath: ":memory:",
+    storePath: idpOptions.storePath ?? ":memory:",
     keysPath: idpOptions.keysPath ?? null,
     mode: "test",
   });
   idpConfig.users = [...idpConfig.users, ...(idpOptions.extraUsers ?? [])];
   // The IdP's own outgoing requests (back-channel logout) go through the same routing.
-  const idp = await createIdp(idpConfig, { fetch: (input, init) => system.fetch(input, init) });
+  const idpDeps = { fetch: (input: string | URL | Request, init?: RequestInit) => system.fetch(input, init) };
+  let idp = await createIdp(idpConfig, idpDeps);
   let offset = 0;
   const idpRequests: string[] = [];
   const refreshBodies: string[] = [];
@@ -91,6 +94,11 @@ export async function startSystem(
     },
     idpDown: false,
     restartBff: () => {},
+    restartIdp: async () => {
+      await idp.close();
+      idp = await createIdp(idpConfig, idpDeps);
+      system.idp = idp;
+    },
     anotherBff: () => {
       throw new Error("not ready");
     },

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, type JsonWebKey } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
 import { IdpError } from "./errors.ts";
@@ -23,9 +23,8 @@ export interface SigningKeySet {
  *   write it there, readable by the owner only (mode 0600), so that tokens stay
  *   valid across restarts and the API can keep its cached JWKS.
  *
- * To rotate: put a new key at the end of `keys`, restart, move it to the front,
- * restart again (oidc-provider signs with the first key of the right type and
- * publishes all of them).
+ * To rotate: `pnpm --filter @oidc-bff/idp rotate-keys` (see rotateSigningKeys),
+ * then restart the IdP. oidc-provider signs with the first key and publishes all.
  */
 export function loadOrCreateSigningKeys(keysPath: string | null): SigningKeySet {
   if (keysPath === null) return { keys: [generateSigningKey()] };
@@ -86,4 +85,26 @@ export function generateSigningKey(): SigningJwk {
     .update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n }))
     .digest("base64url");
   return { ...jwk, kid: thumbprint, alg: "RS256", use: "sig" };
+}
+
+/** How many earlier keys stay published after a rotation. */
+export const RETIRED_KEYS_KEPT = 2;
+
+/**
+ * Rotates the signing keys in a JWKS file: a new key goes first and signs from
+ * the IdP's next start; the previous keys stay published (the newest
+ * RETIRED_KEYS_KEPT of them), so that every token they signed still verifies
+ * until it expires, and clients that cached the old JWKS find the new key by
+ * fetching it again on an unknown `kid`. Rotate again only after the longest
+ * token lifetime has passed. Returns the new key's `kid`.
+ */
+export function rotateSigningKeys(keysPath: string): { kid: string; published: string[] } {
+  const current = loadOrCreateSigningKeys(keysPath);
+  const fresh = generateSigningKey();
+  const keys = [fresh, ...current.keys.slice(0, RETIRED_KEYS_KEPT)];
+  // Write a new file and rename it over the old one: a crash never leaves half a key set.
+  const temporary = `${keysPath}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify({ keys }, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, keysPath);
+  return { kid: fresh.kid, published: keys.map((key) => key.kid) };
 }
