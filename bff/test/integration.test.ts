@@ -65,6 +65,10 @@ describe("login", () => {
     expect(Date.parse(session.expiresAt)).toBeGreaterThan(Date.now());
     expect(Date.parse(session.accessTokenExpiresAt)).toBeGreaterThan(Date.now());
     expect(session.idTokenClaims).toMatchObject({ sub: "user-alice", iss: IDP, aud: "web-bff" });
+    expect(session.claimSources).toMatchObject({
+      sub: "id_token",
+      name: expect.stringMatching(/id_token|userinfo/),
+    });
 
     const tokens = await sessionTokens(browser);
     expect(tokens.length).toBeGreaterThanOrEqual(3);

@@ -75,6 +75,11 @@ test("the Session page shows who is logged in and what the session holds, never 
   await expect(facts).toContainText("contacts:read");
   await expect(facts).toContainText("Access token expires");
   await expect(facts).toContainText("Session expires");
+  // Each profile claim says where it came from: the ID token or the UserInfo endpoint.
+  const profile = page.getByRole("table", { name: "Profile claims" });
+  await expect(profile.getByRole("row").filter({ hasText: "email" }).first()).toContainText(
+    /ID token|UserInfo endpoint/,
+  );
   const claims = page.getByRole("table", { name: "ID token claims" });
   await expect(claims.getByRole("row").filter({ hasText: "iss" })).toContainText("http://127.0.0.1:4000");
   await expect(claims.getByRole("row").filter({ hasText: "sub" }).first()).toContainText(users.alice.sub);

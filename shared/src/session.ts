@@ -19,7 +19,11 @@ export interface AuthenticatedSession {
   accessTokenExpiresAt: string;
   /** Claims of the ID token, decoded and validated by the BFF. Never the token itself. */
   idTokenClaims: Record<string, unknown>;
+  /** Where each claim of `user` came from: the ID token, or the UserInfo endpoint (OIDC Core §5.3). */
+  claimSources?: Record<string, ClaimSource>;
 }
+
+export type ClaimSource = "id_token" | "userinfo";
 
 export interface SessionUser {
   sub: string;

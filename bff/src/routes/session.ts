@@ -2,7 +2,7 @@
  * GET /bff/session: what the SPA may know about the login. Who the person is,
  * which scopes the BFF holds for them and when things expire; never a token.
  */
-import { type AuthenticatedSession, BFF_ROUTES, type SessionView } from "@oidc-bff/shared";
+import { type AuthenticatedSession, BFF_ROUTES, type ClaimSource, type SessionView } from "@oidc-bff/shared";
 import { Hono } from "hono";
 
 import type { BffServices } from "../services.ts";
@@ -29,9 +29,14 @@ const PROTOCOL_CLAIMS = new Set(["nonce", "at_hash", "c_hash", "s_hash", "sid"])
 export function sessionView(session: SessionData, lifetimes: SessionLifetimes): AuthenticatedSession {
   const claims = idTokenClaims(session);
   const user: AuthenticatedSession["user"] = { sub: session.sub };
+  const claimSources: Record<string, ClaimSource> = { sub: "id_token" };
   for (const claim of USER_CLAIMS) {
-    const value = session.userinfo[claim] ?? claims[claim];
-    if (value !== undefined) user[claim] = value;
+    // Kept userinfo claims are those the ID token lacks or says differently: they win.
+    const fromUserinfo = session.userinfo[claim];
+    const value = fromUserinfo ?? claims[claim];
+    if (value === undefined) continue;
+    user[claim] = value;
+    claimSources[claim] = fromUserinfo === undefined ? "id_token" : "userinfo";
   }
   return {
     authenticated: true,
@@ -39,6 +44,7 @@ export function sessionView(session: SessionData, lifetimes: SessionLifetimes): 
     scopes: session.tokens.scopes,
     expiresAt: new Date(absoluteExpiry(session, lifetimes)).toISOString(),
     accessTokenExpiresAt: new Date(session.tokens.accessTokenExpiresAt).toISOString(),
+    claimSources,
     idTokenClaims: Object.fromEntries(
       Object.entries(claims).filter(([claim]) => !PROTOCOL_CLAIMS.has(claim)),
     ),

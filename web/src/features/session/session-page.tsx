@@ -68,8 +68,44 @@ function SessionDetails({ session }: { session: AuthenticatedSession }) {
           <Moment iso={session.expiresAt} />
         </dd>
       </dl>
+      <ProfileTable session={session} />
       <ClaimsTable claims={session.idTokenClaims} />
     </>
+  );
+}
+
+const SOURCE_LABELS = { id_token: "ID token", userinfo: "UserInfo endpoint" } as const;
+
+/** Who the person is, and where the BFF learned each fact (OpenID Connect Core §5.3). */
+function ProfileTable({ session }: { session: AuthenticatedSession }) {
+  const rows = claimRows(session.user);
+  return (
+    <table className="claims">
+      <caption>Profile claims</caption>
+      <thead>
+        <tr>
+          <th scope="col">Claim</th>
+          <th scope="col">Value</th>
+          <th scope="col">Source</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => {
+          const source = session.claimSources?.[row.name];
+          return (
+            <tr key={row.name}>
+              <th scope="row">
+                <code>{row.name}</code>
+              </th>
+              <td>
+                <span className="claim-value">{row.text}</span>
+              </td>
+              <td>{source ? SOURCE_LABELS[source] : <span className="muted">Unknown</span>}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
 
