@@ -312,6 +312,29 @@ describe("refresh", () => {
     expect(system.refreshCount()).toBe(refreshesAtLogin + 1);
   });
 
+  it("never lets an older cookie, re-sealed by a parallel request, bring back spent tokens", async () => {
+    const alice = await loggedIn();
+    const oldCookie = alice.cookie(HOST, SESSION)?.value ?? "";
+    system.advance(10 * 60 * 1000);
+    expect((await alice.api("/api/contacts")).status).toBe(200);
+    const [newAccess, newRefresh] = await sessionTokens(alice);
+
+    // A request sent with the old cookie before the browser stored the new one, to a route that
+    // does not refresh but records activity (and so re-seals the cookie): the browser keeps its answer last.
+    const straggler = new TestBrowser(system);
+    straggler.setCookie(HOST, SESSION, oldCookie);
+    expect((await straggler.api("/bff/session")).status).toBe(200);
+    const [access, refresh] = await sessionTokens(straggler);
+    expect(access).toBe(newAccess);
+    expect(refresh).toBe(newRefresh);
+
+    // Long after the refresh outcome is forgotten, that cookie still works without replaying anything.
+    const refreshes = system.refreshCount();
+    system.advance(3 * 60 * 1000);
+    expect((await straggler.api("/api/contacts")).status).toBe(200);
+    expect(system.refreshCount()).toBe(refreshes);
+  });
+
   it("ends the session with 401 session_expired when the IdP refuses the refresh token", async () => {
     const alice = await loggedIn();
     // Revoke the grant behind the BFF's back, as an administrator would.

@@ -34,6 +34,12 @@ export type DoRefresh = (refreshToken: string) => Promise<Omit<RefreshResult, "v
 export interface Refresher {
   /** Refreshes `session`'s tokens, sharing the work with every concurrent caller holding the same refresh token. */
   refresh(session: SessionData, doRefresh: DoRefresh): Promise<RefreshResult>;
+  /**
+   * The newer tokens that replaced this session's, if a refresh already
+   * happened (within the outcome's memory). Used before re-sealing an old
+   * cookie for another reason, so that it never brings spent tokens back.
+   */
+  newer(session: SessionData): Promise<RefreshResult | undefined>;
 }
 
 /**
@@ -114,6 +120,16 @@ export function createRefresher(options: {
   }
 
   return {
+    async newer(session) {
+      const refreshToken = session.tokens.refreshToken;
+      if (refreshToken === undefined) return undefined;
+      const stored = await store.refreshOutcome(keyOf(refreshToken));
+      if (stored === undefined) return undefined;
+      const unsealed = await sealer.unseal<Outcome>("refresh-outcome", stored);
+      if (!unsealed.ok || !unsealed.value.ok) return undefined;
+      return unsealed.value.result.version > session.version ? unsealed.value.result : undefined;
+    },
+
     refresh(session, doRefresh) {
       const refreshToken = session.tokens.refreshToken;
       if (refreshToken === undefined) throw new Error("refresh called on a session without a refresh token");

@@ -131,7 +131,14 @@ export function createSessions(options: SessionsOptions): Sessions {
 
   async function touch(c: Context, session: SessionData): Promise<SessionData> {
     if (now() - session.lastSeenAt < touchIntervalMs) return session;
-    const touched = { ...session, lastSeenAt: now() };
+    // This cookie may predate a refresh made by a parallel request. Re-sealing it as it is
+    // would hand the browser spent tokens again, overwriting the newer cookie: adopt the newer ones.
+    const newer = await fromStore(refresher.newer(session));
+    const touched = {
+      ...session,
+      ...(newer ? { version: newer.version, tokens: newer.tokens } : {}),
+      lastSeenAt: now(),
+    };
     await cookie.write(c, touched);
     return touched;
   }
