@@ -81,6 +81,17 @@ describe("authorization requests that must fail", () => {
     expect(params.get("iss")).toBe(ISSUER);
   });
 
+  it.each(["id_token", "id_token token", "code id_token"])(
+    "answers unsupported_response_type for response_type=%s (tokens through the front channel)",
+    async (responseType) => {
+      const callback = new URL(
+        location(await browser.get(authorizationRequest({ response_type: responseType }).url)),
+      );
+      const params = new URLSearchParams(callback.hash.slice(1));
+      expect(params.get("error")).toBe("unsupported_response_type");
+    },
+  );
+
   it("sends access_denied back to the client when the person denies consent", async () => {
     const request = authorizationRequest();
     const uid = await openLoginPage(request);
