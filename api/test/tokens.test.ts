@@ -167,6 +167,16 @@ describe("a token that is forged or not meant for this API", () => {
     expect(await response.json()).toMatchObject({ client_id: "web-bff" });
   });
 
+  it("is refused once it expires, although it was accepted (and remembered) before", async () => {
+    let clock = Date.now();
+    const api = newApi({ clockToleranceSeconds: 0 }, { now: () => clock });
+    const token = await forge(idp.signingKey, { claims: { exp: Math.floor(clock / 1000) + 60 } });
+    expect((await me(api, token)).status).toBe(200);
+    expect((await me(api, token)).status).toBe(200);
+    clock += 61_000;
+    await expectInvalidToken(await me(api, token));
+  });
+
   it("is refused 2 s after exp when the clock tolerance is 0", async () => {
     const token = await forge(idp.signingKey, { claims: { exp: Math.floor(Date.now() / 1000) - 2 } });
     await expectInvalidToken(await me(newApi({ clockToleranceSeconds: 0 }), token));

@@ -17,6 +17,9 @@ export interface Principal {
 
 export type TokenVerifier = (token: string) => Promise<Principal>;
 
+const VERIFIED_MEMORY_MS = 5 * 60 * 1000;
+const VERIFIED_MEMORY_SIZE = 10_000;
+
 export const DEFAULT_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"];
 
 // Asymmetric only: an HS* key would be the IdP's public key bytes used as a shared secret,
@@ -68,7 +71,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   checkAlgorithms(options.algorithms);
   const tokenTypes = new Set(options.tokenTypes.map((t) => t.toLowerCase().replace(/^application\//, "")));
 
-  return async function verifyAccessToken(token) {
+  async function verifyAccessToken(token: string): Promise<Principal> {
     let payload: Record<string, unknown>;
     let typ: string | undefined;
     try {
@@ -112,6 +115,24 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       scopes: new Set((scope ?? "").split(" ").filter((s) => s !== "")),
       user: sub === clientId ? null : sub,
     };
+  }
+
+  // A client sends the same token with every call until it expires, and the RSA
+  // signature check is most of what a request costs here. So a token that passed
+  // is remembered, keyed by its exact text, until its `exp` (at most five
+  // minutes). A forged or changed token is a different text and is checked in full.
+  const verified = new Map<string, { principal: Principal; until: number }>();
+  return async function verifyWithMemory(token) {
+    const now = options.now();
+    const known = verified.get(token);
+    if (known && known.until > now) return known.principal;
+    const principal = await verifyAccessToken(token);
+    const exp = Number(
+      (JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()) as { exp?: number }).exp,
+    );
+    verified.set(token, { principal, until: Math.min(exp * 1000, now + VERIFIED_MEMORY_MS) });
+    if (verified.size > VERIFIED_MEMORY_SIZE) verified.delete(verified.keys().next().value as string);
+    return principal;
   };
 }
 
