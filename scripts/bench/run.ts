@@ -488,6 +488,8 @@ try {
       "- The API and BFF are started with API_ACCESS_LOG=off and BFF_ACCESS_LOG=off (no log line per request; ignored by servers that do not know them).",
       ...notes.map((n) => `- ${n}`),
       "",
+      "For targets not met: where the time goes is in [profile.md](profile.md) (`node scripts/bench/run.ts --profile`), what was tried and measured before and after in [README.md](README.md), earlier runs in [history.md](history.md).",
+      "",
     ].join("\n");
 
     mkdirSync(PERF_DIR, { recursive: true });
