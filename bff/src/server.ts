@@ -46,7 +46,8 @@ const server = serve(
       const started = performance.now();
       const response = await app.fetch(request);
       const ms = Math.round(performance.now() - started);
-      if (accessLog) console.log(`bff ${request.method} ${new URL(request.url).pathname} ${response.status} ${ms}ms`);
+      if (accessLog)
+        console.log(`bff ${request.method} ${new URL(request.url).pathname} ${response.status} ${ms}ms`);
       return response;
     },
   },

@@ -55,6 +55,9 @@ export interface OidcClient {
   endSessionUrl(idToken: string, postLogoutRedirectUri: string): Promise<URL | undefined>;
 }
 
+/** How far the provider's clock may run ahead of ours. */
+const ID_TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
+
 /** How long discovery is trusted before it is fetched again. */
 const DISCOVERY_TTL_MS = 10 * 60 * 1000;
 
@@ -119,6 +122,11 @@ export function createOidcClient(
 
   function toTokenSet(response: oauth.TokenEndpointResponse): TokenSet {
     const claims = oauth.getValidatedIdTokenClaims(response);
+    // oauth4webapi checks exp but lets any iat through: an ID token "issued" in the future was
+    // made for later use, or by a provider with a broken clock. Either way, not ours to accept.
+    if (claims && claims.iat > now() / 1000 + ID_TOKEN_CLOCK_TOLERANCE_SECONDS) {
+      throw new BffError("login_failed", "The ID token claims to be issued in the future.");
+    }
     return {
       accessToken: response.access_token,
       // A provider that omits expires_in gets a short, safe guess: refreshed again soon.
