@@ -189,6 +189,19 @@ describe("a token that is forged or not meant for this API", () => {
     await expectInvalidToken(await me(api, impostor));
     expect(jwksFetches()).toBe(1);
   });
+
+  it.each(["jwk", "jku", "x5u"])(
+    "is refused when signed by the attacker's key and pointing at it from the header (%s)",
+    async (parameter) => {
+      const attacker = await strangerKey("attacker");
+      const { d: _private, ...publicPart } = attacker as Record<string, unknown>;
+      const value = parameter === "jwk" ? publicPart : "https://evil.example/keys";
+      const token = await forge(attacker, { header: { [parameter]: value } as Record<string, unknown> });
+      await expectInvalidToken(await me(newApi(), token));
+      // The only keys the API ever fetches are the IdP's.
+      expect(idp.fetched.every((path) => !path.includes("evil"))).toBe(true);
+    },
+  );
 });
 
 describe("a token with a kid the cached JWKS does not have", () => {
