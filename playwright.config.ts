@@ -6,6 +6,8 @@ import { E2E_BASE_URL } from "./e2e/fixtures/system.ts";
 // suite by e2e/serve.ts on a fresh data directory, and driven through real Chromium.
 export default defineConfig({
   testDir: "./e2e/tests",
+  // Fails the run if any component logged a token, a secret or a cookie value.
+  globalTeardown: "./e2e/global-teardown.ts",
   fullyParallel: false,
   workers: 1,
   retries: 0,
