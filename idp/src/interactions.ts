@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors, type default as Provider } from "oidc-provider";
 
 import { PageError, readForm, sendHtml } from "./http.ts";
+import { createLoginThrottle, type LoginThrottle } from "./login-throttle.ts";
 import type { UserDirectory } from "./users.ts";
 import { consentPage, errorPage, INVALID_CREDENTIALS_MESSAGE, loginPage, STYLESHEET_PATH } from "./views.ts";
 
@@ -32,9 +33,15 @@ type Interaction = Awaited<ReturnType<Provider["interactionDetails"]>>;
 export interface InteractionDeps {
   provider: Provider;
   users: UserDirectory;
+  /** Limits password guessing; one per IdP. */
+  throttle?: LoginThrottle;
 }
 
-export function createInteractionHandler({ provider, users }: InteractionDeps) {
+export function createInteractionHandler({
+  provider,
+  users,
+  throttle = createLoginThrottle(),
+}: InteractionDeps) {
   const issuerOrigin = new URL(provider.issuer).origin;
 
   /** The interaction named by the cookie, which must be the one named in the URL. */
@@ -105,7 +112,24 @@ export function createInteractionHandler({ provider, users }: InteractionDeps) {
     expectPrompt(interaction, "login");
     const form = await readForm(req);
     const username = form.get("username") ?? "";
+    const address = req.socket.remoteAddress ?? "unknown";
+
+    const wait = throttle.waitSeconds(username, address);
+    if (wait > 0) {
+      const page = loginPage({
+        uid,
+        clientName: await clientName(interaction),
+        username,
+        error: `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`,
+      });
+      res.setHeader("retry-after", String(wait));
+      sendHtml(res, 429, page);
+      return;
+    }
+
     const user = await users.authenticate(username, form.get("password") ?? "");
+    if (user) throttle.recordSuccess(username);
+    else throttle.recordFailure(username, address);
 
     if (!user) {
       // Same message, same status and (see users.ts) same time for an unknown
