@@ -145,6 +145,32 @@ describe("a logout token that must be refused (400), ending nothing", () => {
     ["naming neither sub nor sid", () => logoutToken({ claims: { sub: undefined } })],
     ["without a jti", () => logoutToken({ claims: { jti: undefined } })],
     ["not a JWT at all", async () => "not-a-token"],
+    [
+      "unsigned (alg none)",
+      async () => {
+        const valid = await logoutToken();
+        const [, payload] = valid.split(".");
+        const header = Buffer.from(JSON.stringify({ alg: "none", typ: "logout+jwt" })).toString("base64url");
+        return `${header}.${payload}.`;
+      },
+    ],
+    [
+      "signed with another algorithm than ID tokens (HS256 keyed with the public key)",
+      async () => {
+        const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicKey } = idpKey;
+        const now = Math.floor(Date.now() / 1000);
+        return new SignJWT({
+          iss: IDP,
+          aud: "web-bff",
+          iat: now,
+          jti: randomUUID(),
+          sub: "user-alice",
+          events: { [EVENT]: {} },
+        })
+          .setProtectedHeader({ alg: "HS256", typ: "logout+jwt", kid: idpKey.kid })
+          .sign(new TextEncoder().encode(JSON.stringify(publicKey)));
+      },
+    ],
   ];
 
   it.each(cases)("%s", async (_, make) => {

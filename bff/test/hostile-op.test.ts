@@ -90,6 +90,9 @@ describe("an ID token that must be refused: no session, no userinfo call", () =>
     ["with another login's nonce", { idToken: { claims: { nonce: "not-the-nonce" } } }],
     ["without a nonce", { idToken: { claims: { nonce: undefined } } }],
     ["without a sub", { idToken: { claims: { sub: undefined } } }],
+    ["typed as an access token (at+jwt)", { idToken: { header: { typ: "at+jwt" } } }],
+    ["typed as a logout token (logout+jwt)", { idToken: { header: { typ: "logout+jwt" } } }],
+    ["without an aud", { idToken: { claims: { aud: undefined } } }],
   ];
 
   it.each(cases)("%s", async (_, behaviour) => {

@@ -236,13 +236,26 @@ describe("the API through the BFF", () => {
       if (request.url.startsWith("http://localhost:4001")) seen.push(request.headers);
       return original(request);
     };
-    const response = await alice.api("/api/contacts");
+    const response = await alice.api("/api/contacts", {
+      headers: {
+        authorization: "Bearer token-from-the-browser",
+        "x-forwarded-for": "203.0.113.9",
+        "x-forwarded-host": "evil.example",
+        forwarded: "for=203.0.113.9;host=evil.example",
+        "x-user": "admin",
+      },
+    });
     system.fetch = original;
     expect(response.status).toBe(200);
     expect(response.headers.get("set-cookie")).toBeNull();
+    expect(seen.length).toBeGreaterThan(0);
     for (const headers of seen) {
       expect(headers.get("cookie")).toBeNull();
-      expect(headers.get("authorization")).toMatch(/^Bearer /);
+      // The BFF's own token, never one the browser sent.
+      expect(headers.get("authorization")).toMatch(/^Bearer eyJ/);
+      for (const name of ["x-forwarded-for", "x-forwarded-host", "forwarded", "x-user"]) {
+        expect(headers.get(name)).toBeNull();
+      }
     }
   });
 
@@ -453,6 +466,37 @@ describe("bad input", () => {
       browser.setCookie(HOST, SESSION, value);
       expect(await (await browser.api("/bff/session")).json()).toEqual({ authenticated: false });
     }
+  });
+
+  it("a sealed login transaction or logout ticket in the session cookie's place is no session", async () => {
+    const browser = new TestBrowser(system);
+    await browser.fetch(`${BFF}/bff/login?returnTo=/`);
+    const loginSeal = browser.cookie(HOST, LOGIN)?.value ?? "";
+    expect(loginSeal).toMatch(/^Fe26\.2\*/);
+    const alice = await loggedIn();
+    const { redirectTo } = (await (await alice.api("/bff/logout", { method: "POST" })).json()) as {
+      redirectTo: string;
+    };
+    const ticket = new URL(redirectTo, BFF).searchParams.get("ticket") ?? "";
+    for (const sealed of [loginSeal, ticket]) {
+      const impostor = new TestBrowser(system);
+      impostor.setCookie(HOST, SESSION, sealed);
+      expect((await impostor.api("/api/contacts")).status).toBe(401);
+      expect(await (await impostor.api("/bff/session")).json()).toEqual({ authenticated: false });
+    }
+  });
+
+  it("sends nosniff and a same-origin referrer policy, and a strict CSP on its own pages", async () => {
+    const browser = new TestBrowser(system);
+    const session = await browser.api("/bff/session");
+    expect(session.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(session.headers.get("referrer-policy")).toBe("same-origin");
+    const page = await browser.fetch(`${BFF}/bff/callback?code=x&state=y`);
+    expect(page.status).toBe(400);
+    const csp = page.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain("script-src");
   });
 
   it("unknown /bff routes are 404 problems and wrong methods 405 with Allow", async () => {

@@ -55,6 +55,18 @@ export interface OidcClient {
   endSessionUrl(idToken: string, postLogoutRedirectUri: string): Promise<URL | undefined>;
 }
 
+/** The `typ` of a JWT's protected header, if it has one. */
+function jwtHeaderTyp(jwt: string): string | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(jwt.split(".")[0] ?? "", "base64url").toString("utf8")) as {
+      typ?: unknown;
+    };
+    return typeof header.typ === "string" ? header.typ : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** How far the provider's clock may run ahead of ours. */
 const ID_TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
 
@@ -126,6 +138,14 @@ export function createOidcClient(
     // made for later use, or by a provider with a broken clock. Either way, not ours to accept.
     if (claims && claims.iat > now() / 1000 + ID_TOKEN_CLOCK_TOLERANCE_SECONDS) {
       throw new BffError("login_failed", "The ID token claims to be issued in the future.");
+    }
+    // An access token (at+jwt) or a logout token (logout+jwt) signed by the same provider must
+    // not pass as an ID token: those say what they are in `typ`, and an ID token says JWT or nothing.
+    if (response.id_token) {
+      const typ = jwtHeaderTyp(response.id_token);
+      if (typ !== undefined && !["jwt", "application/jwt"].includes(typ.toLowerCase())) {
+        throw new BffError("login_failed", `The ID token is typed as something else (${typ}).`);
+      }
     }
     return {
       accessToken: response.access_token,
