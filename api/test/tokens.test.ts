@@ -90,6 +90,11 @@ describe("a request without a bearer token in the Authorization header", () => {
     });
   });
 
+  it("gets 401 for an encrypted token (JWE, five parts): the API accepts signed tokens only", async () => {
+    const jwe = ["eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ", "a", "b", "c", "d"].join(".");
+    await expectInvalidToken(await me(newApi(), jwe));
+  });
+
   it("is not rescued by a token in the query string", async () => {
     const response = await newApi().app.request(`/me?access_token=${aliceToken}`);
     expect(response.status).toBe(401);

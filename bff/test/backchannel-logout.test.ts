@@ -141,6 +141,7 @@ describe("a logout token that must be refused (400), ending nothing", () => {
     ["for another client", () => logoutToken({ claims: { aud: "another-client" } })],
     ["issued 10 minutes ago", () => logoutToken({ claims: { iat: Math.floor(Date.now() / 1000) - 600 } })],
     ["without the back-channel logout event", () => logoutToken({ claims: { events: { other: {} } } })],
+    ["without an events claim at all", () => logoutToken({ claims: { events: undefined } })],
     ["with a nonce (an ID token in disguise)", () => logoutToken({ claims: { nonce: "n" } })],
     ["naming neither sub nor sid", () => logoutToken({ claims: { sub: undefined } })],
     ["without a jti", () => logoutToken({ claims: { jti: undefined } })],

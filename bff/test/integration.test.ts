@@ -169,6 +169,25 @@ describe("a callback that must not create a session", () => {
     expect(victim.cookie(HOST, SESSION)).toBeUndefined();
   });
 
+  it("with protocol parameters given twice (A11): 400, no session, no code redeemed", async () => {
+    const browser = new TestBrowser(system);
+    const { url: callback } = await browser.navigate(`${BFF}/bff/login?returnTo=/`, {
+      user: USERS.alice,
+      consent: "allow",
+      stopBefore: `${BFF}/bff/callback`,
+    });
+    const tokenRequests = () => system.idpRequests.filter((r) => r === "POST /token").length;
+    const before = tokenRequests();
+    for (const name of ["code", "state", "iss"]) {
+      const doubled = new URL(callback);
+      doubled.searchParams.append(name, doubled.searchParams.get(name) ?? "x");
+      const response = await browser.fetch(doubled.href);
+      expect(response.status, name).toBe(400);
+    }
+    expect(tokenRequests()).toBe(before);
+    expect(browser.cookie(HOST, SESSION)).toBeUndefined();
+  });
+
   it("with a state that does not match: 400, no session", async () => {
     const browser = new TestBrowser(system);
     await browser.fetch(`${BFF}/bff/login?returnTo=/`);
@@ -367,6 +386,30 @@ describe("refresh", () => {
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ code: "session_expired" });
     expect(alice.cookie(HOST, SESSION)).toBeUndefined();
+  });
+
+  it("never widens what was granted: a login for read access still reads only after a refresh (C15)", async () => {
+    const browser = new TestBrowser(system);
+    await browser.navigate(
+      `${BFF}/bff/login?returnTo=/&scope=${encodeURIComponent("openid offline_access contacts:read")}`,
+      {
+        user: USERS.alice,
+        consent: "allow",
+      },
+    );
+    const scopes = async () =>
+      ((await (await browser.api("/bff/session")).json()) as AuthenticatedSession).scopes;
+    expect(await scopes()).not.toContain("contacts:write");
+    system.advance(10 * 60 * 1000);
+    expect((await browser.api("/api/contacts")).status).toBe(200);
+    expect(await scopes()).not.toContain("contacts:write");
+    const write = await browser.api("/api/contacts", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "March Hare", email: "hare@example.com" }),
+    });
+    expect(write.status).toBe(403);
+    expect(await write.json()).toMatchObject({ code: "insufficient_scope" });
   });
 
   it("answers 503 with Retry-After when the IdP's token endpoint fails with a 5xx, and recovers", async () => {
