@@ -14,8 +14,11 @@ const HOST = new URL(BFF).host;
 
 let op: HostileOp;
 let browser: TestBrowser;
+/** Moves the BFF's clock, so that its access token expires without waiting. */
+let offset = 0;
 
 beforeEach(async () => {
+  offset = 0;
   op = await createHostileOp();
   const bff = createBff(
     {
@@ -37,6 +40,7 @@ beforeEach(async () => {
         throw new TypeError("fetch failed");
       },
       logger: silentLogger,
+      now: () => Date.now() + offset,
     },
   );
   const routes = async (input: string | URL | Request, init?: RequestInit) => {
@@ -146,6 +150,25 @@ describe("other hostile answers", () => {
     expect(response.status).toBeGreaterThanOrEqual(400);
     expect(response.status).not.toBe(500);
     expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(browser.cookie(HOST, SESSION)).toBeUndefined();
+  });
+});
+
+describe("a refresh answered with an ID token that must be refused (C14): the session ends", () => {
+  it.each<[string, HostileBehaviour]>([
+    ["about another person", { idToken: { claims: { sub: "user-eve" } } }],
+    ["from another issuer", { idToken: { claims: { iss: "https://evil.example" } } }],
+    ["signed by a key the provider never published", { idToken: { key: "stranger" } }],
+    ["for another client", { idToken: { claims: { aud: "another-client" } } }],
+  ])("%s", async (_, behaviour) => {
+    await loginWith({});
+    expect(browser.cookie(HOST, SESSION)).toBeDefined();
+    op.behaviour = behaviour;
+    offset += 10 * 60 * 1000;
+    const response = await browser.api("/api/contacts");
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ code: "session_expired" });
+    expect(op.requests.filter((r) => r === "POST /token").length).toBe(2);
     expect(browser.cookie(HOST, SESSION)).toBeUndefined();
   });
 });
