@@ -34,9 +34,8 @@ import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-
+import { applySetCookie, HttpBrowser, SESSION_COOKIE, sessionCookieHeader } from "../http-browser.ts";
 import { initialAssets } from "./assets.ts";
-import { applySetCookie, BenchBrowser, SESSION_COOKIE, sessionCookieHeader } from "./browser.ts";
 import { type Measurement, measureHttp, measureLoop } from "./load.ts";
 import { pinSelf, ROOT, type Server, startServer, stopAll, stopServer, waitFor } from "./processes.ts";
 import { summarizeProfile } from "./profile.ts";
@@ -197,7 +196,7 @@ try {
   await waitFor(`${ADDR.api}/health`, api);
   let bff = await startBff(30);
 
-  const browser = new BenchBrowser({ bff: ADDR.bff, idp: ADDR.idp });
+  const browser = new HttpBrowser({ bff: ADDR.bff, idp: ADDR.idp });
   await browser.login();
   const cookie = browser.sessionCookie();
   const bffHeaders = { cookie, "x-csrf": "1" };
@@ -295,7 +294,7 @@ try {
     if (validated)
       report({ id: "5b", scenario: "API /contacts (JWT validated) = 1", m: validated, under: "api" });
 
-    const logins = await measureLoop(() => new BenchBrowser({ bff: ADDR.bff, idp: ADDR.idp }).login(), {
+    const logins = await measureLoop(() => new HttpBrowser({ bff: ADDR.bff, idp: ADDR.idp }).login(), {
       seconds: SECONDS,
       warmup: 2,
       pids: { bff: bff.pid, idp: idp.pid },
@@ -316,7 +315,7 @@ try {
     idp = await startIdp(5);
     bff = await startBff(2);
 
-    const user = new BenchBrowser({ bff: ADDR.bff, idp: ADDR.idp });
+    const user = new HttpBrowser({ bff: ADDR.bff, idp: ADDR.idp });
     await user.login();
     // One browser, many connections: every answer's Set-Cookie updates the cookie all of them send.
     const jar = user.jar.get(new URL(ADDR.bff).host) ?? new Map<string, string>();
@@ -357,7 +356,7 @@ try {
     );
 
     // --- Refresh storm: a new session, its access token expired, 50 calls at once with the same cookie.
-    const stormUser = new BenchBrowser({ bff: ADDR.bff, idp: ADDR.idp });
+    const stormUser = new HttpBrowser({ bff: ADDR.bff, idp: ADDR.idp });
     await stormUser.login();
     const expiresAt = apiTokens(tokenLog, ADDR.api).at(-1)?.expiresAt ?? Date.now() + 5000;
     await sleep(Math.max(0, expiresAt - Date.now()) + 500);

@@ -1,7 +1,7 @@
 /**
- * A browser's HTTP requests without a browser: a cookie jar per host, redirects
- * followed by hand, and the IdP's login and consent forms filled in (the same
- * steps as scripts/soak-browser.ts, with the benchmark's own addresses).
+ * A browser's HTTP requests without a browser, for the soak test and the
+ * benchmark: a cookie jar per host, redirects followed by hand, and the IdP's
+ * login and consent forms filled in.
  */
 
 export const USER = { username: "alice", password: "alice-dev-password" } as const;
@@ -35,7 +35,7 @@ export function sessionCookieHeader(cookies: Map<string, string>): string {
     .join("; ");
 }
 
-export class BenchBrowser {
+export class HttpBrowser {
   /** host → cookie name → value. */
   readonly jar = new Map<string, Map<string, string>>();
 
@@ -45,7 +45,12 @@ export class BenchBrowser {
     this.origins = origins;
   }
 
+  /** How many responses changed the session cookie (a refresh re-seals it, so this counts refreshes and more). */
+  sessionCookieChanges = 0;
+
+  /** One request, no redirect followed: sends this host's cookies, stores every Set-Cookie of the answer. */
   async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const before = this.sessionCookie();
     const target = new URL(url);
     const headers = new Headers(init.headers);
     const cookies = [...(this.jar.get(target.host) ?? [])].map(([name, value]) => `${name}=${value}`);
@@ -54,7 +59,16 @@ export class BenchBrowser {
     const jar = this.jar.get(target.host) ?? new Map<string, string>();
     applySetCookie(jar, response.headers.getSetCookie());
     this.jar.set(target.host, jar);
+    const after = this.sessionCookie();
+    if (before !== "" && after !== "" && after !== before) this.sessionCookieChanges++;
     return response;
+  }
+
+  /** A call to the API through the BFF, as the SPA makes it: with the CSRF header the BFF requires. */
+  api(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set("x-csrf", "1");
+    return this.fetch(`${this.origins.bff}${path}`, { ...init, headers });
   }
 
   /** The BFF session's Cookie header value. */
