@@ -98,6 +98,8 @@ export function systemEnvironment(
       BFF_REDIRECT_URI: `${publicOrigin}/bff/callback`,
       BFF_POST_LOGOUT_REDIRECT_URI: `${publicOrigin}/`,
       BFF_API_BASE_URL: ADDRESSES.api,
+      // Only what the SPA calls; anything else is answered by the BFF (404 / 405) and never reaches the API.
+      BFF_API_ROUTES: "GET POST /contacts, GET DELETE /contacts/*, GET /me",
       BFF_RESOURCE: ADDRESSES.api,
       BFF_COOKIE_SECRETS: secrets.bffCookieSecret,
       // Ended sessions survive a restart: a captured cookie stays refused after logout.

@@ -42,6 +42,14 @@ export interface BffConfig {
   refreshLeewaySeconds?: number;
   /** How long the proxy waits for the API's response headers. Default 10000. */
   apiTimeoutMs?: number;
+  /**
+   * The API calls the proxy forwards, as paths under `/api` with their methods:
+   * `[{ path: "/contacts", methods: ["GET", "POST"] }, { path: "/contacts/*", methods: ["DELETE"] }]`
+   * (`*` stands for one path segment). Anything else is answered by the BFF
+   * itself: 404 for another path, 405 for another method. Default: every path
+   * and method (the API decides).
+   */
+  apiRoutes?: ApiRoute[];
   /** A built SPA to serve (static files, index.html fallback). */
   spaDir?: string;
   /**
@@ -50,6 +58,11 @@ export interface BffConfig {
    * Tokens and the client secret travel unencrypted: never anywhere else.
    */
   dangerouslyAllowInsecureHttpIssuer?: boolean;
+}
+
+export interface ApiRoute {
+  path: string;
+  methods: string[];
 }
 
 export const DEFAULT_SCOPES = "openid profile email offline_access contacts:read contacts:write";
@@ -71,6 +84,7 @@ export interface ResolvedBffConfig {
   sessionIdleTimeoutSeconds: number;
   refreshLeewaySeconds: number;
   apiTimeoutMs: number;
+  apiRoutes: ApiRoute[] | undefined;
   spaDir: string | undefined;
   allowInsecureHttpIssuer: boolean;
   /** The origin the browser sees the BFF on (from redirectUri): CSRF checks compare `Origin` with it. */
@@ -200,6 +214,15 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
   if (!isPositiveInteger(config.apiTimeoutMs ?? 10_000))
     add("apiTimeoutMs", "must be a positive whole number");
 
+  for (const route of config.apiRoutes ?? []) {
+    if (typeof route.path !== "string" || !route.path.startsWith("/")) {
+      add("apiRoutes", `each path must start with "/" (got "${String(route.path)}")`);
+    }
+    if (!Array.isArray(route.methods) || route.methods.length === 0) {
+      add("apiRoutes", `route ${String(route.path)} needs at least one method`);
+    }
+  }
+
   if (config.spaDir !== undefined && !existsSync(join(config.spaDir, "index.html"))) {
     add("spaDir", `must be a directory holding index.html (looked in "${config.spaDir}")`);
   }
@@ -237,6 +260,10 @@ export function resolveConfig(config: BffConfig): ResolvedBffConfig {
     sessionIdleTimeoutSeconds: config.sessionIdleTimeoutSeconds ?? 3600,
     refreshLeewaySeconds: config.refreshLeewaySeconds ?? 30,
     apiTimeoutMs: config.apiTimeoutMs ?? 10_000,
+    apiRoutes: config.apiRoutes?.map((route) => ({
+      path: route.path,
+      methods: route.methods.map((method) => method.toUpperCase()),
+    })),
     spaDir: config.spaDir,
     allowInsecureHttpIssuer: issuer.protocol === "http:",
     ownOrigin: new URL(config.redirectUri).origin,

@@ -85,6 +85,20 @@ describe("bffSettingsFromEnvironment", () => {
     );
   });
 
+  it("reads the API routes the proxy forwards, and refuses a route without a method", () => {
+    const { config } = bffSettingsFromEnvironment({
+      ...VALID,
+      BFF_API_ROUTES: "GET POST /contacts, delete /contacts/*",
+    });
+    expect(config.apiRoutes).toEqual([
+      { path: "/contacts", methods: ["GET", "POST"] },
+      { path: "/contacts/*", methods: ["delete"] },
+    ]);
+    expect(failure({ ...VALID, BFF_API_ROUTES: "/contacts" })).toMatch(
+      /BFF_API_ROUTES route \/contacts needs at least one method/,
+    );
+  });
+
   it("refuses a redirect URI that is not the BFF's callback route", () => {
     expect(failure({ ...VALID, BFF_REDIRECT_URI: "https://app.example.com/callback" })).toMatch(
       /BFF_REDIRECT_URI must end in \/bff\/callback/,

@@ -30,6 +30,7 @@ const VARIABLES: Record<keyof BffConfig, string> = {
   sessionIdleTimeoutSeconds: "BFF_SESSION_IDLE_TIMEOUT_SECONDS",
   refreshLeewaySeconds: "BFF_REFRESH_LEEWAY_SECONDS",
   apiTimeoutMs: "BFF_API_TIMEOUT_MS",
+  apiRoutes: "BFF_API_ROUTES",
   spaDir: "BFF_SPA_DIR",
   dangerouslyAllowInsecureHttpIssuer: "BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER",
 };
@@ -44,6 +45,19 @@ const VARIABLES: Record<keyof BffConfig, string> = {
  * sessions and refreshes are recorded: BFF_REDIS_URL (several processes or
  * machines), else BFF_SESSION_DB_PATH (a SQLite file: survives restarts), else memory.
  */
+/**
+ * BFF_API_ROUTES: comma-separated routes, each its methods then its path:
+ * `GET POST /contacts, GET DELETE /contacts/*`. Unset: every path and method.
+ */
+function apiRoutes(value: string | undefined): BffConfig["apiRoutes"] {
+  if (value === undefined) return undefined;
+  return value
+    .split(",")
+    .map((entry) => entry.trim().split(/\s+/))
+    .filter((words) => words.length > 0 && words[0] !== "")
+    .map((words) => ({ path: words.at(-1) ?? "", methods: words.slice(0, -1) }));
+}
+
 export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSettings {
   const problems: string[] = [];
   const text = (name: string): string | undefined => {
@@ -88,6 +102,7 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
     sessionIdleTimeoutSeconds: whole("BFF_SESSION_IDLE_TIMEOUT_SECONDS"),
     refreshLeewaySeconds: whole("BFF_REFRESH_LEEWAY_SECONDS"),
     apiTimeoutMs: whole("BFF_API_TIMEOUT_MS"),
+    apiRoutes: apiRoutes(text("BFF_API_ROUTES")),
     spaDir: spaDir === undefined ? undefined : resolve(spaDir),
     dangerouslyAllowInsecureHttpIssuer: insecure === "true" ? true : undefined,
   };

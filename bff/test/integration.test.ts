@@ -307,6 +307,35 @@ describe("the API through the BFF", () => {
     }
   });
 
+  it("forwards only the configured API routes and methods (C7): others never reach the API", async () => {
+    await system.close();
+    system = await startSystem({
+      apiRoutes: [
+        { path: "/contacts", methods: ["GET", "POST"] },
+        { path: "/contacts/*", methods: ["DELETE"] },
+      ],
+    });
+    const alice = await loggedIn();
+    const seen: string[] = [];
+    const original = system.fetch;
+    system.fetch = async (input, init) => {
+      const request = new Request(input, init);
+      if (request.url.startsWith("http://localhost:4001"))
+        seen.push(`${request.method} ${new URL(request.url).pathname}`);
+      return original(request);
+    };
+    expect((await alice.api("/api/contacts")).status).toBe(200);
+    const put = await alice.api("/api/contacts", { method: "PUT", body: "{}" });
+    expect(put.status).toBe(405);
+    expect(put.headers.get("allow")).toBe("GET, POST");
+    const stats = await alice.api("/api/stats");
+    expect(stats.status).toBe(404);
+    expect(await stats.json()).toMatchObject({ code: "not_found" });
+    expect((await alice.api("/api/contacts/some-id/extra", { method: "DELETE" })).status).toBe(404);
+    system.fetch = original;
+    expect(seen).toEqual(["GET /contacts"]);
+  });
+
   it("answers 502 when the API cannot be reached", async () => {
     await system.close();
     system = await startSystem({ apiBaseUrl: "http://localhost:4999" });

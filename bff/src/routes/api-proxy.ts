@@ -10,7 +10,7 @@
 import { API_PREFIX } from "@oidc-bff/shared";
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-
+import type { ApiRoute } from "../config.ts";
 import { requireSameOriginScript } from "../csrf.ts";
 import { BffError } from "../errors.ts";
 import type { BffServices } from "../services.ts";
@@ -59,13 +59,42 @@ export function apiPath(pathname: string): string {
   return rest;
 }
 
+/** `/contacts/*` matches `/contacts/42`, not `/contacts` or `/contacts/42/x`. */
+function matches(pattern: string, path: string): boolean {
+  const want = pattern.split("/");
+  const got = path.split("/");
+  return (
+    want.length === got.length &&
+    want.every((part, i) => (part === "*" ? (got[i] ?? "") !== "" : part === got[i]))
+  );
+}
+
+/**
+ * Checks a call against the configured API routes (when there are any): a
+ * path the API does not offer through the BFF is a 404, another method a 405,
+ * both before a session is read or a token is sent.
+ */
+function checkApiRoute(routes: ApiRoute[] | undefined, method: string, path: string): void {
+  if (!routes) return;
+  const route = routes.find((candidate) => matches(candidate.path, path));
+  if (!route) throw new BffError("not_found", "No such API route.");
+  const allowed = route.methods.includes("GET") ? [...route.methods, "HEAD"] : route.methods;
+  if (!allowed.includes(method)) {
+    throw new BffError("method_not_allowed", "This API route does not support this method.", {
+      allow: route.methods,
+    });
+  }
+}
+
 export function apiProxyRoutes({ config, sessions, fetch }: BffServices): Hono {
   const routes = new Hono();
   const base = config.apiBaseUrl.href.replace(/\/+$/, "");
 
   routes.all(`${API_PREFIX}/*`, requireSameOriginScript(config.ownOrigin), async (c) => {
     const incoming = new URL(c.req.url);
-    const target = `${base}${apiPath(incoming.pathname)}${incoming.search}`;
+    const path = apiPath(incoming.pathname);
+    checkApiRoute(config.apiRoutes, c.req.method, path);
+    const target = `${base}${path}${incoming.search}`;
 
     const session = await sessions.withFreshAccessToken(c, await sessions.require(c));
 
