@@ -172,3 +172,30 @@ describe("a refresh answered with an ID token that must be refused (C14): the se
     expect(browser.cookie(HOST, SESSION)).toBeUndefined();
   });
 });
+
+describe("key selection (A12l, A12m, A12o)", () => {
+  it("an ID token without kid, one key published: accepted with that key", async () => {
+    const { url } = await loginWith({ idToken: { header: { kid: undefined } } });
+    expect(url).toBe(`${BFF}/`);
+    expect(browser.cookie(HOST, SESSION)).toBeDefined();
+  });
+
+  it("an ID token without kid, several keys published: refused or verified, never a 500", async () => {
+    const { url, response } = await loginWith({
+      idToken: { header: { kid: undefined } },
+      extraKeys: ["stranger"],
+    });
+    if (url === `${BFF}/`) {
+      expect(browser.cookie(HOST, SESSION)).toBeDefined();
+    } else {
+      expect(response.status).toBe(400);
+      expect(browser.cookie(HOST, SESSION)).toBeUndefined();
+    }
+  });
+
+  it("keys no library can use, next to the right one: ignored, and the login works", async () => {
+    const { url } = await loginWith({ extraKeys: ["unusable"] });
+    expect(url).toBe(`${BFF}/`);
+    expect(browser.cookie(HOST, SESSION)).toBeDefined();
+  });
+});

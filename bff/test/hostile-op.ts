@@ -30,6 +30,8 @@ export interface HostileBehaviour {
   userinfoSub?: string;
   /** Leave `iss` out of the authorization response although discovery says it is sent. */
   omitIssInCallback?: boolean;
+  /** Publish more keys in the JWKS: "stranger" (another usable RSA key), "unusable" (keys no library can use). */
+  extraKeys?: ("stranger" | "unusable")[];
 }
 
 export interface HostileOp {
@@ -49,6 +51,16 @@ export async function createHostileOp(): Promise<HostileOp> {
     alg: "RS256",
     use: "sig",
   };
+  const strangerJwk: JWK = {
+    ...(await exportJWK(stranger.publicKey)),
+    kid: "stranger-key",
+    alg: "RS256",
+    use: "sig",
+  };
+  const unusableJwks: JWK[] = [
+    { kty: "ML-DSA", kid: "post-quantum", alg: "ML-DSA-65", pub: "AAAA" } as JWK,
+    { kty: "EC", kid: "odd-curve", crv: "P-999", x: "AA", y: "AA" },
+  ];
   /** nonce of each authorization request, by the code handed out for it. */
   const nonces = new Map<string, string>();
 
@@ -102,8 +114,12 @@ export async function createHostileOp(): Promise<HostileOp> {
             code_challenge_methods_supported: ["S256"],
             authorization_response_iss_parameter_supported: true,
           });
-        case "/jwks":
-          return Response.json({ keys: [publicJwk] });
+        case "/jwks": {
+          const extra = (b.extraKeys ?? []).flatMap((kind) =>
+            kind === "stranger" ? [strangerJwk] : unusableJwks,
+          );
+          return Response.json({ keys: [...extra, publicJwk] });
+        }
         case "/auth": {
           // No login page: straight back to the client with a code, like a provider
           // whose session is already open.
