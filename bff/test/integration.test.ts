@@ -540,6 +540,20 @@ describe("bad input", () => {
     }
   });
 
+  it("two session cookies of the same name (one planted by another host) are no session (B6)", async () => {
+    const alice = await loggedIn();
+    const own = alice.cookie(HOST, SESSION)?.value ?? "";
+    const planted = `${SESSION}=${own}; ${SESSION}=Fe26.2**planted`;
+    for (const cookie of [planted, `${SESSION}=Fe26.2**planted; ${SESSION}=${own}`]) {
+      const response = await system.bff.fetch(
+        new Request(`${BFF}/api/contacts`, { headers: { cookie, "x-csrf": "1" } }),
+      );
+      expect(response.status).toBe(401);
+    }
+    // Control: the same cookie alone is a session.
+    expect((await alice.api("/api/contacts")).status).toBe(200);
+  });
+
   it("a sealed login transaction or logout ticket in the session cookie's place is no session", async () => {
     const browser = new TestBrowser(system);
     await browser.fetch(`${BFF}/bff/login?returnTo=/`);

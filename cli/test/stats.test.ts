@@ -96,3 +96,46 @@ describe("contacts stats", () => {
     expect(wrong.err.join("\n")).not.toMatch(/\n\s+at /);
   });
 });
+
+describe("contacts stats against a provider that answers wrongly (G3)", () => {
+  async function withProvider(answer: (request: Request) => Response | undefined) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const cli: CliIo = {
+      env: { CONTACTS_CLIENT_SECRET: DEV_REPORTING_SERVICE_SECRET },
+      fetch: async (input, init) => {
+        const request = new Request(input, init);
+        return answer(request) ?? routed(request);
+      },
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+    };
+    return { code: await runCli(["stats"], cli), out, err };
+  }
+
+  it("refuses a discovery document that names another issuer, before sending its secret", async () => {
+    let tokenRequests = 0;
+    const result = await withProvider((request) => {
+      if (request.url.endsWith("/token")) tokenRequests++;
+      if (!request.url.endsWith("/.well-known/openid-configuration")) return undefined;
+      return Response.json({
+        issuer: "https://evil.example",
+        token_endpoint: `${ISSUER}/token`,
+        jwks_uri: `${ISSUER}/jwks`,
+      });
+    });
+    expect(result.code).toBe(1);
+    expect(result.err.join("\n")).toMatch(/^contacts: /);
+    expect(tokenRequests).toBe(0);
+    expect(result.out).toEqual([]);
+  });
+
+  it("refuses a token response without an access token", async () => {
+    const result = await withProvider((request) =>
+      request.url.endsWith("/token") ? Response.json({ token_type: "Bearer", expires_in: 300 }) : undefined,
+    );
+    expect(result.code).toBe(1);
+    expect(result.err.join("\n")).toMatch(/^contacts: /);
+    expect(result.out).toEqual([]);
+  });
+});

@@ -63,10 +63,25 @@ export function splitSealed(sealed: string): string[] {
   return parts.map((part, index) => (index === 0 ? `${parts.length}~${part}` : part));
 }
 
+/** Whether any of the session's cookie names appears more than once in a Cookie header. */
+function sentMoreThanOnce(header: string): boolean {
+  const seen = new Set<string>();
+  for (const pair of header.split(";")) {
+    const name = pair.slice(0, pair.indexOf("=")).trim();
+    if (name !== SESSION_COOKIE && !name.startsWith(`${SESSION_COOKIE}-`)) continue;
+    if (seen.has(name)) return true;
+    seen.add(name);
+  }
+  return false;
+}
+
 /** Joins the request's session cookies back into the sealed value, or undefined when parts are missing. */
 function joinSealed(c: Context): string | undefined {
   const first = readCookie(c, SESSION_COOKIE);
   if (first === undefined || first === "") return undefined;
+  // Two cookies of one name mean someone planted one (a sibling host, a parent Domain): rather
+  // than guess which is ours, treat the request as having no readable session.
+  if (sentMoreThanOnce(c.req.header("cookie") ?? "")) return "";
   const split = /^(\d)~(.*)$/s.exec(first);
   if (!split) return first;
   const count = Number(split[1]);
