@@ -1,8 +1,8 @@
 import type { RequestListener } from "node:http";
 
 import Provider from "oidc-provider";
-
 import { assertProductionReady, type IdpConfig } from "./config.ts";
+import { IdpError } from "./errors.ts";
 import { setSecurityHeaders } from "./http.ts";
 import { createInteractionHandler } from "./interactions.ts";
 import { loadOrCreateSigningKeys } from "./keys.ts";
@@ -37,6 +37,7 @@ export interface IdpDeps {
 
 export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<Idp> {
   if (config.mode === "production") await assertProductionReady(config);
+  refuseClientsNamedLikeUsers(config);
 
   const jwks = loadOrCreateSigningKeys(config.keysPath);
   const users = createUserDirectory(config.users);
@@ -118,4 +119,22 @@ function notifyClientsWhenGrantsAreRevoked(provider: Provider): void {
       (error: Error) => provider.emit("backchannel.error", ctx, error, client, token.accountId),
     );
   });
+}
+
+/**
+ * A token a client gets for itself (client credentials) has `sub` = its
+ * client id (RFC 9068 §2.2), and the API tells "no user" from "a user" by
+ * exactly that. A client id equal to a user's `sub` would make the two
+ * indistinguishable, so such a configuration does not start. (Clients are
+ * registered statically only: there is no dynamic registration endpoint.)
+ */
+function refuseClientsNamedLikeUsers(config: IdpConfig): void {
+  const subjects = new Set(config.users.map((user) => user.sub));
+  const clashes = config.clients.filter((client) => subjects.has(client.clientId)).map((c) => c.clientId);
+  if (clashes.length > 0) {
+    throw new IdpError(
+      "invalid_config",
+      `Client ids must differ from every user's sub: ${clashes.join(", ")}.`,
+    );
+  }
 }

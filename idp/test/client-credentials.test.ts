@@ -2,11 +2,14 @@
  * Client credentials (RFC 6749 §4.4): the reporting service acts as itself and
  * gets an RFC 9068 access token for the API's aggregate statistics, nothing more.
  */
+
+import { inject } from "light-my-request";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { createIdp } from "../src/app.ts";
 import { DEV_REPORTING_SERVICE_SECRET } from "../src/config.ts";
 import type { Idp } from "../src/index.ts";
-import { API, backChannel, basicAuth, decodeJwt, testIdp, verifyWithJwks } from "./helpers.ts";
+import { API, backChannel, basicAuth, decodeJwt, testConfig, testIdp, verifyWithJwks } from "./helpers.ts";
 
 let idp: Idp;
 beforeAll(async () => {
@@ -86,5 +89,32 @@ describe("the web BFF", () => {
     });
     expect(status, JSON.stringify(body)).toBe(400);
     expect(body.error_description).toBe("requested grant type is not allowed for this client");
+  });
+});
+
+describe("client registration", () => {
+  it("is static: discovery offers no registration endpoint and /reg does not exist", async () => {
+    const discovery = await inject(idp.listener, {
+      method: "GET",
+      url: "/.well-known/openid-configuration",
+      headers: { host: "127.0.0.1:4000" },
+    });
+    expect(JSON.parse(discovery.body).registration_endpoint).toBeUndefined();
+    const register = await inject(idp.listener, {
+      method: "POST",
+      url: "/reg",
+      headers: { host: "127.0.0.1:4000", "content-type": "application/json" },
+      payload: JSON.stringify({ redirect_uris: ["https://evil.example/cb"] }),
+    });
+    expect(register.statusCode).toBe(404);
+  });
+
+  it("refuses to start when a client id equals a user's sub (F22)", async () => {
+    const config = testConfig();
+    config.clients = [
+      ...config.clients,
+      { ...config.clients[0], clientId: "user-alice" } as (typeof config.clients)[0],
+    ];
+    await expect(createIdp(config)).rejects.toMatchObject({ code: "invalid_config" });
   });
 });
