@@ -16,6 +16,7 @@ import {
   developmentIdpConfig,
   type Idp,
 } from "@oidc-bff/idp";
+import { inProcessFetch } from "@oidc-bff/idp/in-process-fetch";
 import { SCOPES } from "@oidc-bff/shared";
 import { inject } from "light-my-request";
 
@@ -68,21 +69,13 @@ export async function startIdp(): Promise<TestIdp> {
   if (!signingKey) throw new Error("the IdP wrote no signing key");
 
   const fetched: string[] = [];
+  const fromIdp = inProcessFetch(idp);
   const routedFetch: typeof fetch = async (input, init) => {
     const request = new Request(input, init);
     const url = new URL(request.url);
     if (url.origin !== ISSUER) throw new TypeError("fetch failed");
     fetched.push(url.pathname);
-    const response = await inject(idp.listener, {
-      method: request.method as "GET",
-      url: `${url.pathname}${url.search}`,
-      headers: { ...Object.fromEntries(request.headers), host: url.host },
-    });
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (value !== undefined) for (const item of [value].flat()) headers.append(name, String(item));
-    }
-    return new Response(response.rawPayload, { status: response.statusCode, headers });
+    return fromIdp(request);
   };
 
   return {

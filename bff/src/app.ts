@@ -9,7 +9,7 @@
  *   routes/api-proxy.ts the API calls, with refresh (session/sessions.ts, session/refresh.ts)
  *   routes/logout.ts    revocation and RP-initiated logout
  */
-import { API_PREFIX, BFF_ROUTES } from "@oidc-bff/shared";
+import { BFF_ROUTES } from "@oidc-bff/shared";
 import { Hono } from "hono";
 
 import { type BffConfig, resolveConfig } from "./config.ts";
@@ -172,5 +172,3 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
 
   return app;
 }
-
-export { API_PREFIX };

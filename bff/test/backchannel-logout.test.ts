@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { BFF, IDP, startSystem, TestBrowser, type TestSystem, USERS } from "./harness.ts";
+import { BFF, IDP, logIn, startSystem, TestBrowser, type TestSystem, USERS } from "./harness.ts";
 
 const EVENT = "http://schemas.openid.net/event/backchannel-logout";
 const dir = mkdtempSync(join(tmpdir(), "bff-backchannel-"));
@@ -30,11 +30,7 @@ afterEach(async () => {
   await system.close();
 });
 
-async function loggedIn(): Promise<TestBrowser> {
-  const browser = new TestBrowser(system);
-  await browser.login(USERS.alice);
-  return browser;
-}
+const loggedIn = (user: { username: string; password: string } = USERS.alice) => logIn(system, user);
 
 /** Polls until the browser's API call answers `status` (back-channel delivery is asynchronous). */
 async function eventually(browser: TestBrowser, status: number): Promise<number> {

@@ -7,8 +7,8 @@
  */
 import { createApi } from "@oidc-bff/api";
 import { createIdp, DEV_WEB_BFF_SECRET, developmentIdpConfig, type Idp, type IdpUser } from "@oidc-bff/idp";
+import { inProcessFetch } from "@oidc-bff/idp/in-process-fetch";
 import type { Hono } from "hono";
-import { inject } from "light-my-request";
 
 import { type BffConfig, type BffDeps, createBff, silentLogger } from "../src/index.ts";
 
@@ -45,23 +45,6 @@ export interface TestSystem {
   /** The routed fetch: what any party uses to reach another. */
   fetch: typeof fetch;
   close(): Promise<void>;
-}
-
-async function injectInto(idp: Idp, request: Request): Promise<Response> {
-  const url = new URL(request.url);
-  const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.text();
-  const response = await inject(idp.listener, {
-    method: request.method as "GET",
-    url: `${url.pathname}${url.search}`,
-    headers: { ...Object.fromEntries(request.headers), host: url.host },
-    ...(body === undefined ? {} : { payload: body }),
-  });
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (value !== undefined) for (const item of [value].flat()) headers.append(name, String(item));
-  }
-  const status = response.statusCode;
-  return new Response(status === 204 || status === 304 ? null : response.rawPayload, { status, headers });
 }
 
 export async function startSystem(
@@ -112,7 +95,7 @@ export async function startSystem(
           const body = await request.clone().text();
           if (new URLSearchParams(body).get("grant_type") === "refresh_token") refreshBodies.push(body);
         }
-        return injectInto(idp, request);
+        return inProcessFetch(idp)(request);
       }
       if (origin === API && apiApp) return apiApp.fetch(request);
       if (origin === BFF && bffApp) return bffApp.fetch(request);
@@ -333,4 +316,14 @@ export class TestBrowser {
     }
     return url;
   }
+}
+
+/** A new browser, logged in through the IdP's pages (as alice unless told otherwise). */
+export async function logIn(
+  system: Pick<TestSystem, "fetch">,
+  user: { username: string; password: string } = USERS.alice,
+): Promise<TestBrowser> {
+  const browser = new TestBrowser(system);
+  await browser.login(user);
+  return browser;
 }

@@ -8,7 +8,16 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import type { SessionData } from "../src/session/data.ts";
 import { createSealer } from "../src/session/seal.ts";
-import { BFF, COOKIE_SECRET, IDP, startSystem, TestBrowser, type TestSystem, USERS } from "./harness.ts";
+import {
+  BFF,
+  COOKIE_SECRET,
+  IDP,
+  logIn,
+  startSystem,
+  TestBrowser,
+  type TestSystem,
+  USERS,
+} from "./harness.ts";
 
 const SESSION = "__Host-bff-session";
 const LOGIN = "__Host-bff-login";
@@ -22,11 +31,7 @@ afterEach(async () => {
   await system.close();
 });
 
-async function loggedIn(user: (typeof USERS)[keyof typeof USERS] = USERS.alice): Promise<TestBrowser> {
-  const browser = new TestBrowser(system);
-  await browser.login(user);
-  return browser;
-}
+const loggedIn = (user: { username: string; password: string } = USERS.alice) => logIn(system, user);
 
 async function contacts(browser: TestBrowser): Promise<Contact[]> {
   const response = await browser.api("/api/contacts");

@@ -6,7 +6,16 @@ import { hashPassword } from "@oidc-bff/idp";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { MemorySessionStore } from "../src/index.ts";
-import { API, BFF, COOKIE_SECRET, startSystem, TestBrowser, type TestSystem, USERS } from "./harness.ts";
+import {
+  API,
+  BFF,
+  COOKIE_SECRET,
+  logIn,
+  startSystem,
+  TestBrowser,
+  type TestSystem,
+  USERS,
+} from "./harness.ts";
 
 const SESSION = "__Host-bff-session";
 const HOST = new URL(BFF).host;
@@ -17,11 +26,7 @@ afterEach(async () => {
   await system.close();
 });
 
-async function loggedIn(): Promise<TestBrowser> {
-  const browser = new TestBrowser(system);
-  await browser.login(USERS.alice);
-  return browser;
-}
+const loggedIn = (user: { username: string; password: string } = USERS.alice) => logIn(system, user);
 
 describe("session lifetime, enforced from inside the seal", () => {
   it("ends after the idle timeout without requests, whatever the cookie's Max-Age", async () => {

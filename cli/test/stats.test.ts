@@ -8,7 +8,7 @@ import { join } from "node:path";
 
 import { type Api, createApi } from "@oidc-bff/api";
 import { createIdp, DEV_REPORTING_SERVICE_SECRET, developmentIdpConfig, type Idp } from "@oidc-bff/idp";
-import { inject } from "light-my-request";
+import { inProcessFetch } from "@oidc-bff/idp/in-process-fetch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { type CliIo, runCli } from "../src/index.ts";
@@ -24,18 +24,7 @@ async function routed(input: string | URL | Request, init?: RequestInit): Promis
   const url = new URL(request.url);
   if (url.origin === API) return api.app.fetch(request);
   if (url.origin !== ISSUER) throw new TypeError("fetch failed");
-  const body = request.method === "GET" ? undefined : await request.text();
-  const response = await inject(idp.listener, {
-    method: request.method as "GET",
-    url: `${url.pathname}${url.search}`,
-    headers: { ...Object.fromEntries(request.headers), host: url.host },
-    ...(body === undefined ? {} : { payload: body }),
-  });
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (value !== undefined) for (const item of [value].flat()) headers.append(name, String(item));
-  }
-  return new Response(response.rawPayload, { status: response.statusCode, headers });
+  return inProcessFetch(idp)(request);
 }
 
 beforeAll(async () => {

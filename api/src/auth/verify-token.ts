@@ -71,7 +71,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   checkAlgorithms(options.algorithms);
   const tokenTypes = new Set(options.tokenTypes.map((t) => t.toLowerCase().replace(/^application\//, "")));
 
-  async function verifyAccessToken(token: string): Promise<Principal> {
+  /** The principal, and until when (ms) the token is valid: its `exp`, already checked. */
+  async function verifyAccessToken(token: string): Promise<{ principal: Principal; expiresAt: number }> {
     let payload: Record<string, unknown>;
     let typ: string | undefined;
     try {
@@ -109,12 +110,13 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (scope !== undefined && typeof scope !== "string") {
       throw new ApiError("invalid_token", "The access token's scope is not a string.");
     }
-    return {
+    const principal: Principal = {
       subject: sub,
       clientId,
       scopes: new Set((scope ?? "").split(" ").filter((s) => s !== "")),
       user: sub === clientId ? null : sub,
     };
+    return { principal, expiresAt: Number(payload.exp) * 1000 };
   }
 
   // A client sends the same token with every call until it expires, and the RSA
@@ -126,11 +128,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     const now = options.now();
     const known = verified.get(token);
     if (known && known.until > now) return known.principal;
-    const principal = await verifyAccessToken(token);
-    const exp = Number(
-      (JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()) as { exp?: number }).exp,
-    );
-    verified.set(token, { principal, until: Math.min(exp * 1000, now + VERIFIED_MEMORY_MS) });
+    const { principal, expiresAt } = await verifyAccessToken(token);
+    verified.set(token, { principal, until: Math.min(expiresAt, now + VERIFIED_MEMORY_MS) });
     if (verified.size > VERIFIED_MEMORY_SIZE) verified.delete(verified.keys().next().value as string);
     return principal;
   };
