@@ -4,15 +4,40 @@ import { Hono } from "hono";
 import {
   type AuthEnv,
   bearerAuth,
+  createIntrospectionVerifier,
   createIssuerKeySet,
   createTokenVerifier,
   DEFAULT_ALGORITHMS,
+  MAX_INTROSPECTION_CACHE_SECONDS,
   requireScope,
+  type TokenVerifier,
 } from "./auth/index.ts";
 import { contactsRoutes } from "./contacts-routes.ts";
 import { ApiError } from "./errors.ts";
 import { methodNotAllowed, notFound, onError } from "./http.ts";
 import { openContactsStore } from "./store/contacts-store.ts";
+
+/**
+ * How the API validates bearer tokens.
+ * - `jwt` (default): RFC 9068 JWT access tokens, checked locally with the
+ *   issuer's published keys. Fast, no IdP call per request; a revoked token
+ *   is still accepted until it expires.
+ * - `introspection`: every token is sent to the IdP's introspection endpoint
+ *   (RFC 7662, found by discovery), the API authenticating as its own
+ *   confidential client. Works with opaque tokens; a revoked token is refused
+ *   at once (unless `cacheSeconds` allows reusing an answer that long).
+ */
+export type TokenValidation =
+  | { mode: "jwt" }
+  | {
+      mode: "introspection";
+      /** The API's client at the IdP, e.g. "contacts-api". */
+      clientId: string;
+      /** Its secret. From the environment or a file; never logged. */
+      clientSecret: string;
+      /** Seconds an active answer may be reused, 0-60; default 0 (ask every time). */
+      cacheSeconds?: number;
+    };
 
 export interface ApiConfig {
   /** The IdP's issuer identifier: tokens' `iss` must equal it; its discovery document leads to the keys. */
@@ -33,6 +58,8 @@ export interface ApiConfig {
   tokenTypes?: string[];
   /** Allowed clock skew with the IdP for `exp`, `nbf`, in seconds. Default 5. */
   clockToleranceSeconds?: number;
+  /** JWT validation (default) or token introspection; see TokenValidation. */
+  tokenValidation?: TokenValidation;
 }
 
 export interface ApiDeps {
@@ -57,13 +84,51 @@ function checkConfig(config: ApiConfig): void {
   if (tolerance !== undefined && !(Number.isFinite(tolerance) && tolerance >= 0)) {
     problems.push("clockToleranceSeconds must be a number >= 0");
   }
+  const validation = config.tokenValidation;
+  if (validation?.mode === "introspection") {
+    if (!validation.clientId) problems.push("the introspection client id is missing");
+    if (!validation.clientSecret) problems.push("the introspection client secret is missing");
+    const cache = validation.cacheSeconds ?? 0;
+    if (!(Number.isInteger(cache) && cache >= 0 && cache <= MAX_INTROSPECTION_CACHE_SECONDS)) {
+      problems.push(`introspection cacheSeconds must be a whole number 0-${MAX_INTROSPECTION_CACHE_SECONDS}`);
+    }
+  } else if (validation !== undefined && validation.mode !== "jwt") {
+    problems.push(`tokenValidation.mode must be "jwt" or "introspection"`);
+  }
   if (problems.length > 0)
     throw new ApiError("invalid_config", `Invalid API configuration: ${problems.join("; ")}.`);
 }
 
+function createVerifier(config: ApiConfig, fetch: typeof globalThis.fetch, now: () => number): TokenVerifier {
+  const validation = config.tokenValidation ?? { mode: "jwt" };
+  const clockToleranceSeconds = config.clockToleranceSeconds ?? 5;
+  if (validation.mode === "introspection") {
+    return createIntrospectionVerifier({
+      issuer: config.issuer,
+      audience: config.audience,
+      clientId: validation.clientId,
+      clientSecret: validation.clientSecret,
+      cacheSeconds: validation.cacheSeconds ?? 0,
+      clockToleranceSeconds,
+      fetch,
+      now,
+    });
+  }
+  return createTokenVerifier({
+    issuer: config.issuer,
+    audience: config.audience,
+    algorithms: config.algorithms ?? DEFAULT_ALGORITHMS,
+    tokenTypes: config.tokenTypes ?? ["at+jwt"],
+    clockToleranceSeconds,
+    getKey: createIssuerKeySet({ issuer: config.issuer, fetch, now }),
+    now,
+  });
+}
+
 /**
- * The contacts API: a protected resource server that accepts RFC 9068 JWT
- * access tokens from one issuer. Never listens and never reads the environment
+ * The contacts API: a protected resource server that accepts access tokens
+ * from one issuer, RFC 9068 JWTs checked locally or any token introspected
+ * at the issuer (`tokenValidation`). Never listens and never reads the environment
  * (`server.ts` does); mount `app` anywhere or drive it with `app.request()`.
  *
  * @example
@@ -74,15 +139,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps = {}): Api {
   checkConfig(config);
   const now = deps.now ?? Date.now;
 
-  const verify = createTokenVerifier({
-    issuer: config.issuer,
-    audience: config.audience,
-    algorithms: config.algorithms ?? DEFAULT_ALGORITHMS,
-    tokenTypes: config.tokenTypes ?? ["at+jwt"],
-    clockToleranceSeconds: config.clockToleranceSeconds ?? 5,
-    getKey: createIssuerKeySet({ issuer: config.issuer, fetch: deps.fetch ?? globalThis.fetch, now }),
-    now,
-  });
+  const verify = createVerifier(config, deps.fetch ?? globalThis.fetch, now);
   const authenticate = bearerAuth(verify);
   const store = openContactsStore(config.dbPath, { seed: config.seed ?? false, now });
 

@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-import type { ApiConfig } from "./app.ts";
+import type { ApiConfig, TokenValidation } from "./app.ts";
+import { MAX_INTROSPECTION_CACHE_SECONDS } from "./auth/index.ts";
 import { ApiError } from "./errors.ts";
 
 export interface ApiServerSettings {
@@ -37,6 +39,7 @@ const BOOLEANS: Record<string, boolean> = {
  * - API_DB_PATH (<repo>/.data/api/contacts.sqlite; relative paths from the current directory)
  * - API_SEED (true): insert the development contacts into a new database
  * - API_TOKEN_TYPES (at+jwt): accepted `typ` headers, comma-separated (Keycloak: JWT)
+ * - API_TOKEN_VALIDATION (jwt) and the introspection variables: see tokenValidationFrom
  */
 export function apiSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: string): ApiServerSettings {
   const problems: string[] = [];
@@ -71,6 +74,8 @@ export function apiSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
     .filter(Boolean);
   if (tokenTypes.length === 0) problems.push("API_TOKEN_TYPES must name at least one typ");
 
+  const tokenValidation = tokenValidationFrom(env, problems);
+
   const dbPathText = get("API_DB_PATH");
   const dbPath =
     dbPathText === undefined
@@ -86,5 +91,59 @@ export function apiSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
   if (problems.length > 0) {
     throw new ApiError("invalid_config", `The API cannot start:\n  - ${problems.join("\n  - ")}`);
   }
-  return { host, port, config: { issuer, audience, dbPath, seed: seed ?? true, tokenTypes } };
+  return {
+    host,
+    port,
+    config: { issuer, audience, dbPath, seed: seed ?? true, tokenTypes, tokenValidation },
+  };
+}
+
+/**
+ * - API_TOKEN_VALIDATION: `jwt` (default, RFC 9068 signatures checked locally)
+ *   or `introspection` (RFC 7662: every token is checked at the IdP). For introspection:
+ * - API_INTROSPECTION_CLIENT_ID (contacts-api): the API's client at the IdP
+ * - API_INTROSPECTION_CLIENT_SECRET, or API_INTROSPECTION_CLIENT_SECRET_FILE (a file
+ *   holding it): exactly one is required. Never a command-line argument (shell history, `ps`).
+ * - API_INTROSPECTION_CACHE_SECONDS (0): how long an active answer may be reused, 0-60
+ *
+ * Problems are added to `problems`; no message ever contains the secret.
+ */
+function tokenValidationFrom(env: NodeJS.ProcessEnv, problems: string[]): TokenValidation {
+  const mode = env.API_TOKEN_VALIDATION?.trim() || "jwt";
+  if (mode === "jwt") return { mode: "jwt" };
+  if (mode !== "introspection") {
+    problems.push(`API_TOKEN_VALIDATION must be "jwt" or "introspection" (got "${mode}")`);
+    return { mode: "jwt" };
+  }
+
+  const clientId = env.API_INTROSPECTION_CLIENT_ID?.trim() || "contacts-api";
+  const secretValue = env.API_INTROSPECTION_CLIENT_SECRET?.trim() ?? "";
+  const secretFile = env.API_INTROSPECTION_CLIENT_SECRET_FILE?.trim() ?? "";
+  let clientSecret = "";
+  if (secretValue && secretFile) {
+    problems.push("set API_INTROSPECTION_CLIENT_SECRET or API_INTROSPECTION_CLIENT_SECRET_FILE, not both");
+  } else if (secretFile) {
+    try {
+      clientSecret = readFileSync(resolve(secretFile), "utf8").trim();
+      if (!clientSecret) problems.push(`API_INTROSPECTION_CLIENT_SECRET_FILE is empty (${secretFile})`);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "unreadable";
+      problems.push(`API_INTROSPECTION_CLIENT_SECRET_FILE cannot be read (${code}: ${secretFile})`);
+    }
+  } else if (secretValue) {
+    clientSecret = secretValue;
+  } else {
+    problems.push(
+      "API_INTROSPECTION_CLIENT_SECRET or API_INTROSPECTION_CLIENT_SECRET_FILE is required when API_TOKEN_VALIDATION=introspection",
+    );
+  }
+
+  const cacheText = env.API_INTROSPECTION_CACHE_SECONDS?.trim() || "0";
+  const cacheSeconds = /^\d+$/.test(cacheText) ? Number(cacheText) : Number.NaN;
+  if (!(cacheSeconds <= MAX_INTROSPECTION_CACHE_SECONDS)) {
+    problems.push(
+      `API_INTROSPECTION_CACHE_SECONDS must be a whole number of seconds, 0-${MAX_INTROSPECTION_CACHE_SECONDS} (got "${cacheText}")`,
+    );
+  }
+  return { mode: "introspection", clientId, clientSecret, cacheSeconds };
 }

@@ -14,7 +14,7 @@ export const API_ERROR_CODES = [
   "payload_too_large",
   "not_found",
   "method_not_allowed",
-  // The IdP's discovery document or JWKS could not be fetched, so no token can be checked.
+  // The IdP's discovery document, JWKS or introspection endpoint failed, so no token can be checked.
   "idp_unavailable",
   // A configuration value is missing or unsafe (thrown at start-up, never per request).
   "invalid_config",
@@ -49,6 +49,9 @@ export class ApiError extends Error {
     this.fields = options.fields;
   }
 }
+
+/** Retry-After of a 503: an IdP outage is usually short, and clients should not hammer us meanwhile. */
+export const IDP_UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /** The realm of every RFC 6750 challenge this API sends. */
 export const REALM = "contacts";
@@ -96,10 +99,13 @@ export function problemResponse(error: ApiError): Response {
   const detail = status >= 500 && error.code !== "idp_unavailable" ? "Something went wrong." : error.message;
   const body: Problem = { type: "about:blank", title, status, detail, code: problem };
   if (error.fields) body.errors = error.fields;
+  if (error.code === "insufficient_scope" && error.scope) body.scope = error.scope;
 
   const headers = new Headers({ "content-type": PROBLEM_CONTENT_TYPE, "cache-control": "no-store" });
   const bearer = challenge(error);
   if (bearer) headers.set("www-authenticate", bearer);
   if (error.allow) headers.set("allow", error.allow.join(", "));
+  if (error.code === "idp_unavailable")
+    headers.set("retry-after", String(IDP_UNAVAILABLE_RETRY_AFTER_SECONDS));
   return new Response(JSON.stringify(body), { status, headers });
 }

@@ -99,7 +99,11 @@ describe("scopes", () => {
     expect(response.status).toBe(403);
     expect(response.headers.get("www-authenticate")).toMatch(/error="insufficient_scope"/);
     expect(response.headers.get("www-authenticate")).toMatch(/scope="contacts:write"/);
-    expect(await response.json()).toMatchObject({ code: "insufficient_scope", status: 403 });
+    expect(await response.json()).toMatchObject({
+      code: "insufficient_scope",
+      status: 403,
+      scope: "contacts:write",
+    });
   });
 
   it("a service's own token (client credentials) reads /stats but never a person's contacts", async () => {

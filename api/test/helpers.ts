@@ -52,7 +52,7 @@ export interface TestIdp {
  * private key. `web-bff` may also ask for contacts:stats here, which lets a
  * test obtain a token for `/stats`.
  */
-export async function startIdp(): Promise<TestIdp> {
+export async function startIdp(options: { apiAccessTokenFormat?: "jwt" | "opaque" } = {}): Promise<TestIdp> {
   const dir = mkdtempSync(join(tmpdir(), "api-test-idp-"));
   const keysPath = join(dir, "jwks.json");
   // No BFF listens here: no back-channel logout tokens to a real localhost:3000.
@@ -61,6 +61,7 @@ export async function startIdp(): Promise<TestIdp> {
     keysPath,
     mode: "test",
     webBff: { backchannelLogoutUri: null },
+    ...options,
   });
   config.clients = config.clients.map((client) => ({ ...client, scopes: [...client.scopes, SCOPES.stats] }));
   const idp = await createIdp(config);
@@ -136,14 +137,29 @@ export async function serviceAccessToken(idp: Idp): Promise<string> {
   return access_token;
 }
 
+/**
+ * RFC 7009: `web-bff` revokes one of its tokens. Revoking an access or refresh
+ * token revokes the whole grant. (oidc-provider refuses to revoke JWT access
+ * tokens: it does not store them.)
+ */
+export async function revoke(idp: Idp, token: string, hint: "access_token" | "refresh_token"): Promise<void> {
+  await tokenRequest(
+    idp,
+    { token, token_type_hint: hint },
+    [CLIENT_ID, DEV_WEB_BFF_SECRET],
+    "/token/revocation",
+  );
+}
+
 async function tokenRequest(
   idp: Idp,
   form: Record<string, string>,
   [clientId, secret] = [CLIENT_ID, DEV_WEB_BFF_SECRET],
+  path = "/token",
 ): Promise<Record<string, string>> {
   const response = await inject(idp.listener, {
     method: "POST",
-    url: "/token",
+    url: path,
     headers: {
       host: new URL(ISSUER).host,
       authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString("base64")}`,
@@ -151,8 +167,8 @@ async function tokenRequest(
     },
     payload: new URLSearchParams(form).toString(),
   });
-  if (response.statusCode !== 200) throw new Error(`token request failed: ${response.body}`);
-  return JSON.parse(response.body) as Record<string, string>;
+  if (response.statusCode !== 200) throw new Error(`${path} request failed: ${response.body}`);
+  return (response.body ? JSON.parse(response.body) : {}) as Record<string, string>;
 }
 
 /**
@@ -164,6 +180,25 @@ export async function userAccessToken(
   user: { username: string; password: string },
   scope = BFF_SCOPE,
 ): Promise<string> {
+  return (await userTokens(idp, user, scope)).accessToken;
+}
+
+/** Every token of that sign-in, as the BFF would hold them. */
+export interface UserTokens {
+  /** For the API (from the refresh with `resource`): a JWT, or opaque if the IdP is so configured. */
+  accessToken: string;
+  /** The rotated refresh token (the one from the code exchange is spent). */
+  refreshToken: string;
+  /** From the code exchange without `resource`: for the userinfo endpoint, not for the API. */
+  userinfoAccessToken: string;
+}
+
+/** Signs in like `userAccessToken` and returns every token of the sign-in. */
+export async function userTokens(
+  idp: Idp,
+  user: { username: string; password: string },
+  scope = BFF_SCOPE,
+): Promise<UserTokens> {
   const browser = new Browser(idp);
   const verifier = randomBytes(32).toString("base64url");
   const query = new URLSearchParams({
@@ -184,20 +219,24 @@ export async function userAccessToken(
     if (next.origin !== ISSUER) {
       const code = next.searchParams.get("code");
       if (!code) throw new Error(`no code in ${next.href}`);
-      const { refresh_token } = await tokenRequest(idp, {
+      const exchanged = await tokenRequest(idp, {
         grant_type: "authorization_code",
         code,
         code_verifier: verifier,
         redirect_uri: REDIRECT_URI,
       });
-      if (!refresh_token) throw new Error("no refresh token");
-      const { access_token } = await tokenRequest(idp, {
+      if (!exchanged.refresh_token || !exchanged.access_token) throw new Error("no refresh token");
+      const { access_token, refresh_token } = await tokenRequest(idp, {
         grant_type: "refresh_token",
-        refresh_token,
+        refresh_token: exchanged.refresh_token,
         resource: AUDIENCE,
       });
-      if (!access_token) throw new Error("no access token");
-      return access_token;
+      if (!access_token || !refresh_token) throw new Error("no access token");
+      return {
+        accessToken: access_token,
+        refreshToken: refresh_token,
+        userinfoAccessToken: exchanged.access_token,
+      };
     }
     const path = `${next.pathname}${next.search}`;
     const uid = /^\/interaction\/([^/]+)$/.exec(next.pathname)?.[1];

@@ -1,10 +1,11 @@
 /**
  * Client credentials (RFC 6749 §4.4): a service asks for a token as itself,
  * authenticating with its own secret. No person, no browser, no refresh token:
- * when the token expires the service simply asks again. The only module of the
- * CLI that imports oauth4webapi.
+ * when the token expires the service simply asks again.
  */
 import * as oauth from "oauth4webapi";
+
+import { discover } from "./authorization-server.ts";
 
 export interface ServiceTokenRequest {
   issuer: string;
@@ -19,15 +20,7 @@ export interface ServiceTokenRequest {
 export async function serviceToken(
   request: ServiceTokenRequest,
 ): Promise<{ accessToken: string; expiresIn?: number }> {
-  const issuer = new URL(request.issuer);
-  // Plain http only for an issuer on this machine (the embedded development IdP).
-  const http = {
-    [oauth.customFetch]: request.fetch,
-    ...(issuer.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(issuer.hostname)
-      ? { [oauth.allowInsecureRequests]: true }
-      : {}),
-  };
-  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, http));
+  const { as, http } = await discover(request.issuer, request.fetch);
   const client: oauth.Client = { client_id: request.clientId };
   const response = await oauth.clientCredentialsGrantRequest(
     as,

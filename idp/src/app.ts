@@ -2,6 +2,7 @@ import type { RequestListener } from "node:http";
 
 import Provider from "oidc-provider";
 import { assertProductionReady, type IdpConfig } from "./config.ts";
+import { takeUserCodeFromQuery } from "./device-flow.ts";
 import { IdpError } from "./errors.ts";
 import { setSecurityHeaders } from "./http.ts";
 import { createInteractionHandler } from "./interactions.ts";
@@ -38,6 +39,7 @@ export interface IdpDeps {
 export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<Idp> {
   if (config.mode === "production") await assertProductionReady(config);
   refuseClientsNamedLikeUsers(config);
+  refuseInconsistentClients(config);
 
   const jwks = loadOrCreateSigningKeys(config.keysPath);
   const users = createUserDirectory(config.users);
@@ -70,6 +72,7 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
   const handleProvider = provider.callback();
   const handleInteraction = createInteractionHandler({ provider, users });
   const tokenPath = provider.pathFor("token");
+  const deviceVerificationPath = provider.pathFor("code_verification");
 
   const listener: RequestListener = (req, res) => {
     setSecurityHeaders(res);
@@ -80,6 +83,9 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
       void handleInteraction(req, res);
       return;
     }
+
+    // The device flow's verification_uri_complete: show the code in the entry page's field.
+    if (req.method === "GET" && path === deviceVerificationPath) takeUserCodeFromQuery(req);
 
     // TEST AID ONLY (refused in production): copy issued tokens to a file.
     if (config.insecureTokenLogFile && req.method === "POST" && path === tokenPath) {
@@ -136,5 +142,28 @@ function refuseClientsNamedLikeUsers(config: IdpConfig): void {
       "invalid_config",
       `Client ids must differ from every user's sub: ${clashes.join(", ")}.`,
     );
+  }
+}
+
+/**
+ * A client is either confidential (a secret, kept on a server) or public (no
+ * secret: it runs on the person's machine). A public client with a secret
+ * would suggest protection it does not have; one without a secret that is not
+ * marked public is a forgotten secret. A public client cannot act as itself
+ * (client credentials): anyone could.
+ */
+function refuseInconsistentClients(config: IdpConfig): void {
+  const problems: string[] = [];
+  for (const client of config.clients) {
+    if (client.public && client.clientSecret !== undefined) {
+      problems.push(`${client.clientId} is public and must not have a secret`);
+    }
+    if (!client.public && !client.clientSecret) problems.push(`${client.clientId} has no secret`);
+    if (client.public && client.grantTypes?.includes("client_credentials")) {
+      problems.push(`${client.clientId} is public and cannot use client_credentials`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new IdpError("invalid_config", `Inconsistent clients: ${problems.join("; ")}.`);
   }
 }

@@ -17,6 +17,7 @@ async function productionConfig(): Promise<IdpConfig> {
       postLogoutRedirectUris: ["https://app.example.com/"],
     },
     reportingService: { clientSecret: "another-real-secret-of-at-least-32-characters" },
+    contactsApi: { clientSecret: "the-api-introspection-secret-of-32-characters" },
     apiAudience: "https://api.example.com",
   });
   return {
@@ -53,6 +54,7 @@ describe("assertProductionReady", () => {
     expect(message).toContain('user "bob" has a development password');
     expect(message).toContain("client web-bff: secret is the development secret");
     expect(message).toContain("client reporting-service: secret is the development secret");
+    expect(message).toContain("client contacts-api: secret is the development secret");
     expect(message).toContain("store path is missing");
     expect(message).toContain("keys path is missing");
     expect(message).toContain("IDP_INSECURE_TOKEN_LOG_FILE");

@@ -6,14 +6,32 @@ import { DEV_USERS_FILE, type IdpUser, loadUsersFile } from "./users.ts";
 
 export type IdpMode = "development" | "test" | "production";
 
+/** RFC 8628 §3.4: the grant type a device polls the token endpoint with. */
+export const DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code";
+
 /** A registered (static) client. Dynamic registration is off: these are the only clients. */
-export type IdpGrantType = "authorization_code" | "refresh_token" | "client_credentials";
+export type IdpGrantType =
+  | "authorization_code"
+  | "refresh_token"
+  | "client_credentials"
+  | typeof DEVICE_CODE_GRANT_TYPE;
 
 export interface IdpClient {
   clientId: string;
   clientName: string;
-  /** Confidential client: authenticates at the token endpoint with HTTP Basic (client_secret_basic). */
-  clientSecret: string;
+  /**
+   * A confidential client (a server) authenticates at the token endpoint with
+   * HTTP Basic (client_secret_basic) and this secret. Leave it out only for a
+   * client that is `public`.
+   */
+  clientSecret?: string;
+  /**
+   * A public client (RFC 6749 §2.1) runs on the person's own machine, like the
+   * command line: any secret shipped with it could be read by whoever installs
+   * it, so it has none and only names itself (token_endpoint_auth_method
+   * "none"). Its refresh tokens rotate on every use.
+   */
+  public?: boolean;
   /** Compared by exact string match, as OAuth 2.0 Security BCP requires. */
   redirectUris: string[];
   postLogoutRedirectUris: string[];
@@ -38,6 +56,18 @@ export interface IdpApiResource {
   audience: string;
   /** The scopes the API understands. A client gets the ones it is also registered for. */
   scopes: string[];
+  /**
+   * Its access tokens: "jwt" (RFC 9068, default) the API validates on its own;
+   * "opaque" only the IdP can read, so the API must introspect them (RFC 7662).
+   * oidc-provider neither stores nor introspects JWT access tokens.
+   */
+  accessTokenFormat?: "jwt" | "opaque";
+  /**
+   * The client the API authenticates as at the introspection endpoint: the only
+   * client allowed to introspect, and only access tokens for this audience.
+   * Unset: nobody may introspect.
+   */
+  introspectionClientId?: string;
 }
 
 /** Lifetimes, in seconds. */
@@ -49,6 +79,8 @@ export interface IdpTtls {
   session: number;
   grant: number;
   interaction: number;
+  /** RFC 8628 §3.2 `expires_in`: how long a device code (and its user code) can be used. */
+  deviceCode: number;
 }
 
 export interface IdpConfig {
@@ -78,6 +110,9 @@ export const DEV_ISSUER = "http://127.0.0.1:4000";
 export const DEV_API_AUDIENCE = "http://localhost:4001";
 export const DEV_WEB_BFF_SECRET = "dev-web-bff-secret-change-me";
 export const DEV_REPORTING_SERVICE_SECRET = "dev-reporting-service-secret-change-me";
+/** The API's own client, for token introspection only. */
+export const CONTACTS_API_CLIENT_ID = "contacts-api";
+export const DEV_CONTACTS_API_SECRET = "dev-contacts-api-secret-change-me";
 export const DEV_WEB_BFF_REDIRECT_URIS = [
   "http://localhost:3000/bff/callback",
   "http://localhost:5173/bff/callback",
@@ -106,8 +141,14 @@ export interface DevelopmentIdpOptions {
     backchannelLogoutUri?: string | null;
   };
   reportingService?: { clientSecret?: string };
+  /** The API as an introspecting client (`contacts-api`); null: not registered, nobody introspects. */
+  contactsApi?: { clientSecret?: string } | null;
   apiAudience?: string;
+  /** Format of the API's access tokens; default "jwt". */
+  apiAccessTokenFormat?: "jwt" | "opaque";
   accessTokenTtlSeconds?: number;
+  /** Lifetime of device codes (RFC 8628), default 600 seconds; tests use a short one. */
+  deviceCodeTtlSeconds?: number;
   mode?: "development" | "test";
 }
 
@@ -156,8 +197,39 @@ export function developmentIdpConfig(options: DevelopmentIdpOptions): IdpConfig 
         scopes: [SCOPES.stats],
         grantTypes: ["client_credentials"],
       },
+      {
+        // The command line, for a person (`contacts login`): the device authorization
+        // grant (RFC 8628). Public: it runs on the person's machine and cannot keep a secret.
+        clientId: "contacts-cli",
+        clientName: "Contacts (command line)",
+        public: true,
+        redirectUris: [],
+        postLogoutRedirectUris: [],
+        scopes: ["openid", "offline_access", "profile", SCOPES.read, SCOPES.write],
+        grantTypes: [DEVICE_CODE_GRANT_TYPE, "refresh_token"],
+      },
+      ...(options.contactsApi === null
+        ? []
+        : [
+            {
+              // The API itself, when it validates tokens by introspection (RFC 7662): it
+              // authenticates at the introspection endpoint and obtains no token of its own.
+              clientId: CONTACTS_API_CLIENT_ID,
+              clientName: "Contacts API",
+              clientSecret: options.contactsApi?.clientSecret ?? DEV_CONTACTS_API_SECRET,
+              redirectUris: [],
+              postLogoutRedirectUris: [],
+              scopes: [],
+              grantTypes: [],
+            },
+          ]),
     ],
-    api: { audience: options.apiAudience ?? DEV_API_AUDIENCE, scopes: [...API_SCOPES] },
+    api: {
+      audience: options.apiAudience ?? DEV_API_AUDIENCE,
+      scopes: [...API_SCOPES],
+      accessTokenFormat: options.apiAccessTokenFormat ?? "jwt",
+      ...(options.contactsApi === null ? {} : { introspectionClientId: CONTACTS_API_CLIENT_ID }),
+    },
     ttl: {
       accessToken: options.accessTokenTtlSeconds ?? 300,
       authorizationCode: 60,
@@ -166,6 +238,7 @@ export function developmentIdpConfig(options: DevelopmentIdpOptions): IdpConfig 
       session: 14 * 24 * 60 * 60,
       grant: 14 * 24 * 60 * 60,
       interaction: 10 * 60,
+      deviceCode: options.deviceCodeTtlSeconds ?? 10 * 60,
     },
   };
 }
@@ -211,10 +284,15 @@ export async function assertProductionReady(config: IdpConfig): Promise<void> {
 
   if (config.clients.length === 0) problems.push("there are no clients");
   for (const client of config.clients) {
-    if (!client.clientSecret) problems.push(`client ${client.clientId}: secret is missing`);
-    else if (
+    // A public client has no secret to check (createIdp refuses one that has a secret).
+    if (client.public) {
+      // its secret cannot be kept, so there is none
+    } else if (!client.clientSecret) {
+      problems.push(`client ${client.clientId}: secret is missing`);
+    } else if (
       client.clientSecret === DEV_WEB_BFF_SECRET ||
-      client.clientSecret === DEV_REPORTING_SERVICE_SECRET
+      client.clientSecret === DEV_REPORTING_SERVICE_SECRET ||
+      client.clientSecret === DEV_CONTACTS_API_SECRET
     ) {
       problems.push(`client ${client.clientId}: secret is the development secret`);
     } else if (client.clientSecret.length < 32) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { DEV_COOKIE_KEYS, DEV_WEB_BFF_SECRET } from "./config.ts";
+import { DEV_CONTACTS_API_SECRET, DEV_COOKIE_KEYS, DEV_WEB_BFF_SECRET } from "./config.ts";
 import { idpSettingsFromEnvironment } from "./env.ts";
 
 const repo = "/repo";
@@ -83,5 +83,47 @@ describe("idpSettingsFromEnvironment", () => {
     expect(message).toContain("IDP_COOKIE_KEYS is required in production");
     expect(message).toContain("IDP_WEB_BFF_SECRET is required in production");
     expect(message).toContain("IDP_INSECURE_TOKEN_LOG_FILE is a test aid");
+  });
+});
+
+describe("idpSettingsFromEnvironment: the API's introspection client and token format", () => {
+  const contactsApi = (config: { clients: { clientId: string; clientSecret?: string }[] }) =>
+    config.clients.find((client) => client.clientId === "contacts-api");
+
+  it("registers contacts-api with the development secret and issues JWTs by default", () => {
+    const { config } = idpSettingsFromEnvironment({}, repo);
+    expect(contactsApi(config)?.clientSecret).toBe(DEV_CONTACTS_API_SECRET);
+    expect(config.api).toMatchObject({ accessTokenFormat: "jwt", introspectionClientId: "contacts-api" });
+  });
+
+  it("reads IDP_CONTACTS_API_SECRET and IDP_API_ACCESS_TOKEN_FORMAT", () => {
+    const { config } = idpSettingsFromEnvironment(
+      { IDP_CONTACTS_API_SECRET: "api-s3cret", IDP_API_ACCESS_TOKEN_FORMAT: "opaque" },
+      repo,
+    );
+    expect(contactsApi(config)?.clientSecret).toBe("api-s3cret");
+    expect(config.api.accessTokenFormat).toBe("opaque");
+  });
+
+  it("in production without IDP_CONTACTS_API_SECRET registers no introspecting client", () => {
+    const secret = "a-production-secret-of-at-least-32-chars";
+    const { config } = idpSettingsFromEnvironment(
+      {
+        IDP_MODE: "production",
+        IDP_ISSUER: "https://id.example.com",
+        IDP_COOKIE_KEYS: secret,
+        IDP_WEB_BFF_SECRET: secret,
+        IDP_REPORTING_SERVICE_SECRET: secret,
+      },
+      repo,
+    );
+    expect(contactsApi(config)).toBeUndefined();
+    expect(config.api.introspectionClientId).toBeUndefined();
+  });
+
+  it("refuses an unknown access token format", () => {
+    expect(() => idpSettingsFromEnvironment({ IDP_API_ACCESS_TOKEN_FORMAT: "jwe" }, repo)).toThrow(
+      /IDP_API_ACCESS_TOKEN_FORMAT must be "jwt" or "opaque"/,
+    );
   });
 });

@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from "node:path";
 
 import {
   DEV_API_AUDIENCE,
+  DEV_CONTACTS_API_SECRET,
   DEV_COOKIE_KEYS,
   DEV_ISSUER,
   DEV_REPORTING_SERVICE_SECRET,
@@ -85,6 +86,10 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
   const reportingSecret =
     get("IDP_REPORTING_SERVICE_SECRET") ?? (production ? undefined : DEV_REPORTING_SERVICE_SECRET);
   if (reportingSecret === undefined) problems.push("IDP_REPORTING_SERVICE_SECRET is required in production");
+  // The API's client for token introspection. Optional in production: without it the
+  // client is not registered and the introspection endpoint is off (the API validates JWTs).
+  const contactsApiSecret =
+    get("IDP_CONTACTS_API_SECRET") ?? (production ? undefined : DEV_CONTACTS_API_SECRET);
 
   const urls = (name: string, fallback: string[]): string[] => {
     const values = list(name) ?? fallback;
@@ -114,6 +119,11 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
 
   const apiAudience = get("IDP_API_AUDIENCE") ?? DEV_API_AUDIENCE;
   if (!URL.canParse(apiAudience)) problems.push(`IDP_API_AUDIENCE must be a URL (got "${apiAudience}")`);
+  // "opaque" for an API that introspects: oidc-provider cannot introspect JWT access tokens.
+  const apiAccessTokenFormat = get("IDP_API_ACCESS_TOKEN_FORMAT") ?? "jwt";
+  if (apiAccessTokenFormat !== "jwt" && apiAccessTokenFormat !== "opaque") {
+    problems.push(`IDP_API_ACCESS_TOKEN_FORMAT must be "jwt" or "opaque" (got "${apiAccessTokenFormat}")`);
+  }
 
   const ttlText = get("IDP_ACCESS_TOKEN_TTL");
   const accessTokenTtlSeconds = ttlText === undefined ? 300 : Number(ttlText);
@@ -146,7 +156,9 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
         backchannelLogoutUri,
       },
       reportingService: { clientSecret: reportingSecret as string },
+      contactsApi: contactsApiSecret === undefined ? null : { clientSecret: contactsApiSecret },
       apiAudience,
+      apiAccessTokenFormat: apiAccessTokenFormat as "jwt" | "opaque",
       accessTokenTtlSeconds,
     }),
     mode: production ? "production" : "development",

@@ -2,7 +2,9 @@ export { createIdp, type Idp, type IdpDeps } from "./app.ts";
 export {
   API_SCOPES,
   assertProductionReady,
+  CONTACTS_API_CLIENT_ID,
   DEV_API_AUDIENCE,
+  DEV_CONTACTS_API_SECRET,
   DEV_ISSUER,
   DEV_REPORTING_SERVICE_SECRET,
   DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI,

@@ -8,6 +8,7 @@ import {
 } from "oidc-provider";
 
 import type { IdpClient, IdpConfig } from "./config.ts";
+import { deviceFlowFeature } from "./device-flow.ts";
 import type { SigningKeySet } from "./keys.ts";
 import type { UserDirectory } from "./users.ts";
 import { errorPage, logoutPage, signedOutPage } from "./views.ts";
@@ -36,8 +37,10 @@ function clientMetadata(client: IdpClient): ClientMetadata {
   return {
     client_id: client.clientId,
     client_name: client.clientName,
-    client_secret: client.clientSecret,
-    token_endpoint_auth_method: "client_secret_basic",
+    // A public client (the command line) only names itself: it has no secret to keep.
+    ...(client.public
+      ? { token_endpoint_auth_method: "none" }
+      : { client_secret: client.clientSecret, token_endpoint_auth_method: "client_secret_basic" }),
     // Never implicit, never the password grant (OAuth 2.0 Security BCP §2.1.2, §2.4).
     grant_types: grantTypes,
     // A client that does not log people in has no use for the authorization endpoint.
@@ -89,8 +92,12 @@ export function providerConfiguration(config: IdpConfig, deps: ProviderDeps): Co
       audience: config.api.audience,
       accessTokenTTL: config.ttl.accessToken,
       // RFC 9068 JWT access token: typ "at+jwt", aud = the API, scope = granted API scopes.
-      accessTokenFormat: "jwt",
-      jwt: { sign: { alg: "RS256" } },
+      // Or opaque: a reference only this IdP can resolve, so the API introspects it and a
+      // revoked token stops working at once (oidc-provider stores only opaque tokens, and
+      // its introspection endpoint refuses JWTs).
+      ...(config.api.accessTokenFormat === "opaque"
+        ? { accessTokenFormat: "opaque" }
+        : { accessTokenFormat: "jwt", jwt: { sign: { alg: "RS256" } } }),
     };
   }
 
@@ -151,9 +158,23 @@ export function providerConfiguration(config: IdpConfig, deps: ProviderDeps): Co
         },
       },
       userinfo: { enabled: true },
+      // RFC 7662, for the API when it validates tokens by introspection. Only the API's own
+      // client may ask, and only about access tokens for the API: any other caller (even
+      // about its own tokens) learns nothing but active:false. No API client, no endpoint.
+      introspection: {
+        enabled: config.api.introspectionClientId !== undefined,
+        allowedPolicy(_ctx, client, token) {
+          if (client.clientId !== config.api.introspectionClientId || token.kind === "RefreshToken") {
+            return false;
+          }
+          return [token.aud ?? []].flat().includes(config.api.audience);
+        },
+      },
       backchannelLogout: { enabled: true },
       // RFC 6749 §4.4, for clients registered with the client_credentials grant only.
       clientCredentials: { enabled: true },
+      // RFC 8628, for clients registered with the device_code grant only (the command line).
+      deviceFlow: deviceFlowFeature({ users: deps.users }),
       rpInitiatedLogout: {
         enabled: true,
         logoutSource(ctx, form) {
@@ -207,7 +228,8 @@ export function providerConfiguration(config: IdpConfig, deps: ProviderDeps): Co
     issueRefreshToken(_ctx, client) {
       return client.grantTypeAllowed("refresh_token");
     },
-    // Every refresh returns a new refresh token; presenting a used one revokes the whole grant.
+    // Every refresh returns a new refresh token, for every client (the public command line
+    // included, as OAuth 2.0 Security BCP §4.14.2 asks); presenting a used one revokes the whole grant.
     rotateRefreshToken: true,
 
     // Browsers never call the token, userinfo or revocation endpoints directly: the BFF does.
@@ -230,6 +252,7 @@ export function providerConfiguration(config: IdpConfig, deps: ProviderDeps): Co
       Session: config.ttl.session,
       Grant: config.ttl.grant,
       Interaction: config.ttl.interaction,
+      DeviceCode: config.ttl.deviceCode,
     },
 
     interactions: {

@@ -170,3 +170,107 @@ export function errorPage({ title, message, code }: ErrorPageModel): string {
 ${code ? `<p class="muted">Error code: <code>${escapeHtml(code)}</code></p>` : ""}`,
   );
 }
+
+// Device authorization grant (RFC 8628 §3.3): the pages a person opens on a
+// phone or laptop to let a device without a browser (the command line) in.
+
+export interface DeviceCodeEntryPageModel {
+  /** oidc-provider's code verification endpoint (`verification_uri`), where the form posts. */
+  action: string;
+  /** oidc-provider's anti-CSRF value for this form, bound to its session cookie. */
+  xsrf: string;
+  /** Put back into the field: the code from `verification_uri_complete`, or the one that failed. */
+  userCode?: string;
+  error?: string;
+}
+
+/** Step 1: "Enter the code shown on your device". */
+export function deviceCodeEntryPage({
+  action,
+  xsrf,
+  userCode = "",
+  error,
+}: DeviceCodeEntryPageModel): string {
+  const invalid = error ? ' aria-invalid="true"' : "";
+  return layout(
+    "Connect a device",
+    `<h1>Connect a device</h1>
+<p class="lead">Enter the code that your device (for example your terminal) shows.</p>
+<div id="form-error" class="alert" role="alert">${error ? `<p>${escapeHtml(error)}</p>` : ""}</div>
+<form method="post" action="${escapeHtml(action)}">
+  <input type="hidden" name="xsrf" value="${escapeHtml(xsrf)}">
+  <div class="field">
+    <label for="user_code">Code</label>
+    <input id="user_code" name="user_code" type="text" value="${escapeHtml(userCode)}" maxlength="32" autocomplete="off" autocapitalize="characters" spellcheck="false" required autofocus aria-describedby="user_code-hint${error ? " form-error" : ""}"${invalid}>
+    <p id="user_code-hint" class="muted">Like BCDF-GHJK. Dashes, spaces and upper or lower case do not matter.</p>
+  </div>
+  <button type="submit" class="primary">Continue</button>
+</form>`,
+  );
+}
+
+export interface DeviceConfirmPageModel {
+  /** oidc-provider's confirmation form (id "op.deviceConfirmForm": xsrf, user_code, confirm): embedded untouched. */
+  providerForm: string;
+  clientName: string;
+  /** The user code, formatted as the device shows it. */
+  userCode: string;
+  /** What the device asks for (the consent page may still ask about them one by one). */
+  requestedScopes: string[];
+  /** Display name of the signed-in person; without one the sign-in page comes next. */
+  userName?: string;
+  /** The network address the device asked from (RFC 8628 §5.4: helps spot a code someone else started). */
+  requestedFrom?: string;
+}
+
+/**
+ * Step 2: the person checks that the code is the one on their own device.
+ * Continue submits oidc-provider's form; Deny submits it with `abort=yes`
+ * (oidc-provider reads `abort` first), and the device is told access_denied.
+ */
+export function deviceConfirmPage(model: DeviceConfirmPageModel): string {
+  const who = model.userName
+    ? `<p class="muted">Signed in as ${escapeHtml(model.userName)}.</p>`
+    : `<p class="muted">You will sign in next.</p>`;
+  const from = model.requestedFrom
+    ? `<p class="muted">Requested from the network address <code>${escapeHtml(model.requestedFrom)}</code>.</p>`
+    : "";
+  return layout(
+    "Connect this device?",
+    `<h1>Connect this device?</h1>
+<p class="lead"><strong>${escapeHtml(model.clientName)}</strong> wants to sign in as you. Your device should show this code:</p>
+<p class="lead"><code>${escapeHtml(model.userCode)}</code></p>
+${from}
+<p>It asks to:</p>
+<ul class="scopes">
+${model.requestedScopes.map(scopeItem).join("\n")}
+</ul>
+<div class="alert" role="note"><p>Continue only if you started this sign-in yourself and the codes match. If someone sent you this code or link, choose Deny.</p></div>
+${who}
+${model.providerForm}
+<div class="actions">
+  <button type="submit" form="op.deviceConfirmForm" class="primary">Continue</button>
+  <button type="submit" form="op.deviceConfirmForm" name="abort" value="yes" class="secondary">Deny</button>
+</div>`,
+  );
+}
+
+/** Step 3: the device picks up its tokens by itself on its next poll. */
+export function deviceConnectedPage({ clientName }: { clientName: string }): string {
+  return layout(
+    "Device connected",
+    `<h1>Device connected</h1>
+<p class="lead">You allowed <strong>${escapeHtml(clientName)}</strong>. Go back to your device: it finishes signing in by itself.</p>
+<p class="muted">You can close this page.</p>`,
+  );
+}
+
+/** Step 3, declined: Deny on the confirmation page, or Cancel / Deny during sign-in. */
+export function deviceDeniedPage(): string {
+  return layout(
+    "Device not connected",
+    `<h1>Device not connected</h1>
+<p class="lead">You denied access. The device gets nothing and will tell you so.</p>
+<p class="muted">You can close this page.</p>`,
+  );
+}

@@ -50,6 +50,7 @@ describe("discovery", () => {
       "authorization_code",
       "client_credentials",
       "refresh_token",
+      "urn:ietf:params:oauth:grant-type:device_code",
     ]);
     expect(metadata.scopes_supported).toEqual(
       expect.arrayContaining(["openid", "profile", "email", "offline_access"]),

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, errors, type JWTVerifyGetKey } from "jose";
 
 import { ApiError } from "../errors.ts";
+import { DEFAULT_IDP_TIMEOUT_MS, discoverEndpoint, getIdpJson } from "./discovery.ts";
 
 export interface IssuerKeySetOptions {
   /** The issuer identifier, exactly as configured (and as it must appear in discovery). */
@@ -33,7 +34,7 @@ export const DEFAULT_REFETCH_COOLDOWN_MS = 30_000;
 export function createIssuerKeySet(options: IssuerKeySetOptions): JWTVerifyGetKey {
   const { issuer, now } = options;
   const cooldown = options.refetchCooldownMs ?? DEFAULT_REFETCH_COOLDOWN_MS;
-  const timeoutMs = options.timeoutMs ?? 5_000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_IDP_TIMEOUT_MS;
 
   let jwksUri: string | undefined;
   let keys: JWTVerifyGetKey | undefined;
@@ -41,51 +42,11 @@ export function createIssuerKeySet(options: IssuerKeySetOptions): JWTVerifyGetKe
   // Concurrent requests that all need the keys share one fetch.
   let pending: Promise<JWTVerifyGetKey> | undefined;
 
-  async function getJson(url: string, what: string): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await options.fetch(url, {
-        headers: { accept: "application/json" },
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (cause) {
-      throw new ApiError("idp_unavailable", `The identity provider cannot be reached (${what}).`, { cause });
-    }
-    if (!response.ok) {
-      throw new ApiError(
-        "idp_unavailable",
-        `The identity provider answered ${response.status} for its ${what}.`,
-      );
-    }
-    try {
-      return await response.json();
-    } catch (cause) {
-      throw new ApiError("idp_unavailable", `The identity provider's ${what} is not JSON.`, { cause });
-    }
-  }
-
-  async function discover(): Promise<string> {
-    // OpenID Connect Discovery 1.0 §4: the issuer, without a trailing slash, + the well-known path.
-    const url = `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
-    const metadata = (await getJson(url, "discovery document")) as Record<string, unknown> | null;
-    // §4.3: the document must name exactly the issuer we trust, or its keys mean nothing to us.
-    if (metadata?.issuer !== issuer) {
-      throw new ApiError(
-        "idp_unavailable",
-        "The identity provider's discovery document names a different issuer than the one configured.",
-      );
-    }
-    if (typeof metadata.jwks_uri !== "string" || !URL.canParse(metadata.jwks_uri)) {
-      throw new ApiError("idp_unavailable", "The identity provider's discovery document has no jwks_uri.");
-    }
-    return metadata.jwks_uri;
-  }
-
   async function load(): Promise<JWTVerifyGetKey> {
     pending ??= (async () => {
       try {
-        jwksUri ??= await discover();
-        const jwks = await getJson(jwksUri, "JWKS");
+        jwksUri ??= await discoverEndpoint(options.fetch, issuer, "jwks_uri", timeoutMs);
+        const jwks = await getIdpJson(options.fetch, jwksUri, "JWKS", timeoutMs);
         let fresh: JWTVerifyGetKey;
         try {
           fresh = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);

@@ -73,6 +73,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
   /** The principal, and until when (ms) the token is valid: its `exp`, already checked. */
   async function verifyAccessToken(token: string): Promise<{ principal: Principal; expiresAt: number }> {
+    // An opaque token (a reference only the IdP can resolve) or an encrypted one: say so
+    // plainly rather than "malformed", so a caller sees which kind of token is expected.
+    if (token.split(".").length !== 3) {
+      throw new ApiError(
+        "invalid_token",
+        "The access token is not a signed JWT (RFC 9068), the only kind accepted.",
+      );
+    }
     let payload: Record<string, unknown>;
     let typ: string | undefined;
     try {
@@ -102,20 +110,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       );
     }
     // RFC 9068 names the client in client_id; providers without it (Keycloak) use OIDC's azp.
-    const { sub, scope } = payload;
-    const clientId = payload.client_id ?? payload.azp;
-    if (typeof sub !== "string" || sub === "" || typeof clientId !== "string" || clientId === "") {
-      throw new ApiError("invalid_token", "The access token's sub or client_id is not a string.");
-    }
-    if (scope !== undefined && typeof scope !== "string") {
-      throw new ApiError("invalid_token", "The access token's scope is not a string.");
-    }
-    const principal: Principal = {
-      subject: sub,
-      clientId,
-      scopes: new Set((scope ?? "").split(" ").filter((s) => s !== "")),
-      user: sub === clientId ? null : sub,
-    };
+    const principal = principalFromClaims(payload.sub, payload.client_id ?? payload.azp, payload.scope);
     return { principal, expiresAt: Number(payload.exp) * 1000 };
   }
 
@@ -132,6 +127,28 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     verified.set(token, { principal, until: Math.min(expiresAt, now + VERIFIED_MEMORY_MS) });
     if (verified.size > VERIFIED_MEMORY_SIZE) verified.delete(verified.keys().next().value as string);
     return principal;
+  };
+}
+
+/**
+ * The caller, from the claims of a token already validated (signature or
+ * introspection): `sub`, the client's id and the space-separated `scope`.
+ * A token whose `sub` is its own client's id was issued to that client acting
+ * for itself (RFC 9068 §2.2, client credentials): it has no user. The IdP
+ * refuses client ids equal to a user's `sub`, so the two cannot be confused.
+ */
+export function principalFromClaims(sub: unknown, clientId: unknown, scope: unknown): Principal {
+  if (typeof sub !== "string" || sub === "" || typeof clientId !== "string" || clientId === "") {
+    throw new ApiError("invalid_token", "The access token's sub or client_id is not a string.");
+  }
+  if (scope !== undefined && typeof scope !== "string") {
+    throw new ApiError("invalid_token", "The access token's scope is not a string.");
+  }
+  return {
+    subject: sub,
+    clientId,
+    scopes: new Set((scope ?? "").split(" ").filter((s) => s !== "")),
+    user: sub === clientId ? null : sub,
   };
 }
 

@@ -32,6 +32,16 @@ describe("the SQLite adapter", () => {
     expect(await codes.find("c1")).toBeUndefined();
   });
 
+  it("keeps an expired device code findable for ten minutes, so the provider can answer expired_token", async () => {
+    const codes = store.adapter("DeviceCode");
+    await codes.upsert("d1", { userCode: "BCDFGHJK" }, 60);
+    clock += 60_000 + 9 * 60_000;
+    expect(await codes.find("d1")).toBeDefined();
+    expect(await codes.findByUserCode("BCDFGHJK")).toBeDefined();
+    clock += 60_000;
+    expect(await codes.find("d1")).toBeUndefined();
+  });
+
   it("keeps entries without expiresIn until destroyed, and sweeps expired ones", async () => {
     const clients = store.adapter("Client");
     await clients.upsert("forever", {});

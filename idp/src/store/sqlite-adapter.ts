@@ -16,7 +16,15 @@ import type { Adapter, AdapterPayload } from "oidc-provider";
  *
  * Expiry: `upsert` receives `expiresIn` (seconds). Expired rows are never
  * returned, and are swept away periodically.
+ *
+ * Device codes (RFC 8628) are kept a while longer: oidc-provider checks their
+ * expiry itself from the payload, and only a code it can still find lets it
+ * tell a polling device `expired_token` (and the person "that code has
+ * expired") instead of "not found".
  */
+
+/** How long a device code stays findable after it expired. */
+const EXPIRED_DEVICE_CODE_GRACE_SECONDS = 10 * 60;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS oidc_model (
@@ -109,6 +117,8 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sql
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      const keptFor = (seconds: number) =>
+        this.model === "DeviceCode" ? seconds + EXPIRED_DEVICE_CODE_GRACE_SECONDS : seconds;
       statements.upsert.run({
         model: this.model,
         id,
@@ -117,7 +127,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sql
         userCode: typeof payload.userCode === "string" ? payload.userCode : null,
         // Sessions are also looked up by their uid (the `sid` put in ID tokens).
         uid: this.model === "Session" && typeof payload.uid === "string" ? payload.uid : null,
-        expiresAt: typeof expiresIn === "number" ? now() + expiresIn * 1000 : null,
+        expiresAt: typeof expiresIn === "number" ? now() + keptFor(expiresIn) * 1000 : null,
         consumedAt: typeof payload.consumed === "number" ? payload.consumed : null,
       });
     }

@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { CSRF_HEADER, type Problem } from "@oidc-bff/shared";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type BffClient, BffError, createBffClient, loginUrl, safeReturnTo } from "./bff-client.ts";
+import { type BffClient, createBffClient } from "./bff-client.ts";
+import { BffError } from "./bff-error.ts";
+import { loginUrl, safeReturnTo } from "./login-url.ts";
 
 // A small stand-in for the BFF on a real socket: the client's requests go
 // through undici's fetch exactly as they would through the browser's.
@@ -17,6 +19,7 @@ interface Seen {
 
 let server: Server;
 let client: BffClient;
+let baseUrl: string;
 let seen: Seen[] = [];
 
 function problem(res: ServerResponse, status: number, code: Problem["code"], title: string): void {
@@ -85,7 +88,8 @@ beforeAll(async () => {
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
-  client = createBffClient({ baseUrl: `http://127.0.0.1:${port}` });
+  baseUrl = `http://127.0.0.1:${port}`;
+  client = createBffClient({ baseUrl, onSessionEnded: "throw" });
 });
 
 afterAll(async () => {
@@ -110,10 +114,10 @@ async function rejection(promise: Promise<unknown>): Promise<BffError> {
 describe("bff client", () => {
   it("sends the anti-CSRF header and asks for JSON on every call", async () => {
     await client.getSession();
-    await client.listContacts();
-    await client.addContact({ name: "Bill", email: "bill@example.com" });
-    await client.deleteContact("c1");
-    await client.logout();
+    await client.fetchJson("/api/contacts");
+    await client.fetchJson("/api/contacts", { method: "POST", body: JSON.stringify({ name: "Bill" }) });
+    await client.fetchJson("/api/contacts/c1", { method: "DELETE" });
+    await client.endSession();
     expect(seen).toHaveLength(5);
     for (const request of seen) {
       expect(request.headers["x-csrf"]).toBe("1");
@@ -127,7 +131,10 @@ describe("bff client", () => {
   });
 
   it("posts a new contact as JSON and returns the stored one", async () => {
-    const created = await client.addContact({ name: "Bill", email: "bill@example.com", group: "work" });
+    const created = await client.fetchJson("/api/contacts", {
+      method: "POST",
+      body: JSON.stringify({ name: "Bill", email: "bill@example.com", group: "work" }),
+    });
     expect(created).toMatchObject({ id: "c2", name: "Bill", group: "work" });
     expect(seen[0]?.headers["content-type"]).toBe("application/json");
     expect(JSON.parse(seen[0]?.body ?? "")).toEqual({
@@ -137,43 +144,43 @@ describe("bff client", () => {
     });
   });
 
-  it("deletes a contact, encoding the id into one path segment", async () => {
-    await expect(client.deleteContact("c1")).resolves.toBeUndefined();
-    const error = await rejection(client.deleteContact("a/b"));
+  it("answers undefined for an empty answer, and rejects a 404 with its problem", async () => {
+    await expect(client.fetchJson("/api/contacts/c1", { method: "DELETE" })).resolves.toBeUndefined();
+    const error = await rejection(client.fetchJson("/api/contacts/a%2Fb", { method: "DELETE" }));
     expect(seen[1]?.url).toBe("/api/contacts/a%2Fb");
     expect(error.status).toBe(404);
     expect(error.code).toBe("not_found");
   });
 
   it("returns the logout redirect to follow", async () => {
-    expect(await client.logout()).toEqual({ redirectTo: "/bff/logout/end-session?ticket=abc" });
+    expect(await client.endSession()).toEqual({ redirectTo: "/bff/logout/end-session?ticket=abc" });
     expect(seen[0]?.method).toBe("POST");
   });
 
   it("throws a BffError carrying the server's problem details", async () => {
-    const expired = await rejection(client.apiFetch("/api/expired"));
+    const expired = await rejection(client.fetchJson("/api/expired"));
     expect(expired.status).toBe(401);
     expect(expired.code).toBe("session_expired");
     expect(expired.problem.title).toBe("Your session has ended");
 
-    const scope = await rejection(client.apiFetch("/api/scope"));
+    const scope = await rejection(client.fetchJson("/api/scope"));
     expect(scope.code).toBe("insufficient_scope");
   });
 
   it("falls back to a generic problem when the error body is not a problem", async () => {
-    const gateway = await rejection(client.apiFetch("/api/gateway"));
+    const gateway = await rejection(client.fetchJson("/api/gateway"));
     expect(gateway.status).toBe(502);
     expect(gateway.code).toBe("upstream_unreachable");
     expect(gateway.problem.title).toMatch(/server/i);
 
-    const odd = await rejection(client.apiFetch("/api/odd-json"));
+    const odd = await rejection(client.fetchJson("/api/odd-json"));
     expect(odd.status).toBe(503);
     expect(odd.code).toBe("upstream_unreachable");
     expect(odd.problem.title).toBe("Down for maintenance");
   });
 
   it("refuses a 2xx answer that is not JSON instead of handing HTML to the page", async () => {
-    const error = await rejection(client.apiFetch("/api/html-ok"));
+    const error = await rejection(client.fetchJson("/api/html-ok"));
     expect(error.code).toBe("internal_error");
   });
 
@@ -184,7 +191,43 @@ describe("bff client", () => {
   });
 });
 
+describe("a 401 with onSessionEnded: login (the default)", () => {
+  it("leaves for a new login that comes back to the current page, and never settles", async () => {
+    const visited: string[] = [];
+    const relogin = createBffClient({
+      baseUrl,
+      navigate: (url) => visited.push(url),
+      currentPage: () => "/contacts?group=family",
+    });
+    let settled = false;
+    void relogin.fetchJson("/api/expired").finally(() => {
+      settled = true;
+    });
+    await expect.poll(() => visited).toEqual([`${baseUrl}/bff/login?returnTo=%2Fcontacts%3Fgroup%3Dfamily`]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(settled).toBe(false);
+  });
+
+  it("still rejects other failures, so the page can explain them", async () => {
+    const relogin = createBffClient({ baseUrl, navigate: () => expect.unreachable("no login for a 403") });
+    expect((await rejection(relogin.fetchJson("/api/scope"))).code).toBe("insufficient_scope");
+  });
+
+  it("logout follows the BFF's redirect", async () => {
+    const visited: string[] = [];
+    await createBffClient({ baseUrl, navigate: (url) => visited.push(url) }).logout();
+    expect(visited).toEqual([`${baseUrl}/bff/logout/end-session?ticket=abc`]);
+  });
+});
+
 describe("loginUrl", () => {
+  it("adds scopes for incremental authorization, and a prompt", () => {
+    expect(loginUrl("/contacts", { scopes: ["contacts:write"] })).toBe(
+      "/bff/login?returnTo=%2Fcontacts&scope=contacts%3Awrite",
+    );
+    expect(loginUrl("/", { prompt: "login" })).toBe("/bff/login?returnTo=%2F&prompt=login");
+  });
+
   it("sends the current path and query back through the login", () => {
     expect(loginUrl("/contacts?group=family")).toBe("/bff/login?returnTo=%2Fcontacts%3Fgroup%3Dfamily");
     expect(loginUrl("/")).toBe("/bff/login?returnTo=%2F");

@@ -1,0 +1,124 @@
+/**
+ * Thin TanStack Query hooks over the BFF client. Put one client in context
+ * with `<BffClientProvider client={...}>` (optional: without it the hooks use
+ * a same-origin client that turns a 401 into a new login).
+ *
+ * @example
+ * function Contacts() {
+ *   const session = useSession();
+ *   const client = useBffClient();
+ *   const contacts = useQuery({
+ *     ...apiQuery<Contact[]>(client, "/api/contacts"),
+ *     enabled: session.data?.authenticated === true,
+ *   });
+ * }
+ */
+import type { SessionView } from "@oidc-bff/shared";
+import {
+  type MutationFunction,
+  type QueryClient,
+  queryOptions,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from "@tanstack/react-query";
+import { createContext, createElement, type ReactNode, useContext } from "react";
+
+import { type BffClient, createBffClient } from "./bff-client.ts";
+import { isUnauthenticated } from "./bff-error.ts";
+
+let defaultClient: BffClient | undefined;
+const BffClientContext = createContext<BffClient | undefined>(undefined);
+
+export function BffClientProvider(props: { client: BffClient; children?: ReactNode }) {
+  return createElement(BffClientContext.Provider, { value: props.client }, props.children);
+}
+
+/** The client in context, else a same-origin one (created on first use, so importing this file has no effects). */
+export function useBffClient(): BffClient {
+  const client = useContext(BffClientContext);
+  if (client) return client;
+  defaultClient ??= createBffClient();
+  return defaultClient;
+}
+
+/** Every query key of the BFF's own data starts with this, so a logout can drop them all at once. */
+export const SESSION_QUERY_KEY = ["bff", "session"] as const;
+
+export function sessionQuery(client: BffClient) {
+  return queryOptions<SessionView>({
+    queryKey: SESSION_QUERY_KEY,
+    queryFn: () => client.getSession(),
+    staleTime: 30_000,
+  });
+}
+
+/** The BFF's view of the login, from one cached query shared by every component. */
+export function useSession() {
+  return useQuery(sessionQuery(useBffClient()));
+}
+
+/**
+ * Ends the session at the BFF and at the provider. The cache is cleared first:
+ * nothing of this session (data, claims) may outlive it in memory.
+ */
+export function useLogout() {
+  const client = useBffClient();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () => client.endSession(),
+    onSuccess: ({ redirectTo }) => {
+      queryClient.clear();
+      window.location.assign(redirectTo);
+    },
+    onError: (error) => {
+      // The session had already ended at the BFF: there is nothing left to log out of.
+      if (isUnauthenticated(error)) {
+        queryClient.clear();
+        window.location.assign("/");
+      }
+    },
+  });
+}
+
+/**
+ * Query options for a GET on the BFF's proxy, keyed by its path:
+ * `useQuery({ ...apiQuery<Contact[]>(client, "/api/contacts"), enabled })`.
+ */
+export function apiQuery<T>(client: BffClient, path: string) {
+  return queryOptions<T>({ queryKey: apiQueryKey(path), queryFn: () => client.fetchJson<T>(path) });
+}
+
+/** The query key `apiQuery(path)` uses, to invalidate it after a change. */
+export function apiQueryKey(path: string): readonly ["api", string] {
+  return ["api", path];
+}
+
+/**
+ * A mutation function for a change through the proxy. `request` turns the
+ * mutation's variables into the call: `apiMutation(client, (c: NewContact) =>
+ * ({ method: "POST", path: "/api/contacts", body: c }))`.
+ */
+export function apiMutation<TVariables, TResult = unknown>(
+  client: BffClient,
+  request: (variables: TVariables) => { method: string; path: string; body?: unknown },
+): MutationFunction<TResult, TVariables> {
+  return (variables) => {
+    const { method, path, body } = request(variables);
+    return client.fetchJson<TResult>(path, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  };
+}
+
+/**
+ * For QueryCache/MutationCache `onError`: a 401 from any call means the BFF
+ * session is gone, so the cached session view is refetched and the page stops
+ * offering "Log out" for a session that no longer exists.
+ */
+export function refetchSessionOn401(queryClient: QueryClient): (error: unknown) => void {
+  return (error) => {
+    if (isUnauthenticated(error)) void queryClient.invalidateQueries({ queryKey: SESSION_QUERY_KEY });
+  };
+}

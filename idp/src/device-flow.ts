@@ -1,0 +1,133 @@
+import type { IncomingMessage } from "node:http";
+
+import type { Configuration, KoaContextWithOIDC } from "oidc-provider";
+
+import type { UserDirectory } from "./users.ts";
+import { deviceCodeEntryPage, deviceConfirmPage, deviceConnectedPage, deviceDeniedPage } from "./views.ts";
+
+/**
+ * The device authorization grant (RFC 8628), the person's side: oidc-provider
+ * runs the protocol, this module gives it our pages.
+ *
+ *   GET  /device                  code entry page                   (userCodeInputSource)
+ *   POST /device  user_code       "Connect this device?" page       (userCodeConfirmSource)
+ *   POST /device  confirm=yes     → our login and consent pages (/interaction/<uid>), which come
+ *                                   back to GET /device/<uid>        → "Device connected" (successSource)
+ *   POST /device  abort=yes       → the device is told access_denied → "Device not connected"
+ *
+ * Meanwhile the device polls the token endpoint (RFC 8628 §3.4) and gets
+ * `authorization_pending` until the person has allowed or denied.
+ */
+
+type DeviceFlowFeature = NonNullable<NonNullable<Configuration["features"]>["deviceFlow"]>;
+
+/** The longest user code we put back into a page (a real one is 9 characters). */
+const MAX_USER_CODE_LENGTH = 32;
+
+// `verification_uri_complete` (RFC 8628 §3.3.1) carries the code in the query.
+// oidc-provider answers it with a self-submitting form (a script); our pages
+// have no scripts, so the code moves from the URL into the entry field
+// instead, and the person checks it and presses Continue.
+const codesFromQuery = new WeakMap<IncomingMessage, string>();
+
+/** Call before oidc-provider sees `GET <verification_uri>?user_code=…`. */
+export function takeUserCodeFromQuery(req: IncomingMessage): void {
+  const url = new URL(req.url ?? "/", "http://idp.invalid");
+  const code = url.searchParams.get("user_code");
+  if (code === null) return;
+  codesFromQuery.set(req, code.slice(0, MAX_USER_CODE_LENGTH));
+  url.searchParams.delete("user_code");
+  req.url = `${url.pathname}${url.search}`;
+}
+
+/** oidc-provider's anti-CSRF value for the device forms, kept in its session. */
+function xsrfValue(ctx: KoaContextWithOIDC): string {
+  const secret = ctx.oidc.session?.state?.secret;
+  return typeof secret === "string" ? secret : "";
+}
+
+function sendPage(ctx: KoaContextWithOIDC, status: number, html: string): void {
+  ctx.status = status;
+  ctx.type = "html";
+  ctx.set("Cache-Control", "no-store");
+  ctx.body = html;
+}
+
+/** What to tell the person after a failed code entry. oidc-provider names its re-render errors. */
+function entryErrorMessage(error: Error, oauthError: string | undefined): string {
+  switch (error.name) {
+    case "NoCodeError":
+      return "Enter the code that your device shows.";
+    case "NotFoundError":
+      return "That code is not valid. Check it against the code on your device and try again.";
+    case "ExpiredError":
+      return "That code has expired. Start again on your device to get a new one.";
+    case "AlreadyUsedError":
+      return "That code has already been used. Start again on your device to get a new one.";
+    default:
+      // invalid_request: the form's anti-CSRF value was missing or stale (a second tab, a reload).
+      return oauthError === "invalid_request"
+        ? "This page was out of date. Enter the code again."
+        : "Something went wrong. Start again on your device.";
+  }
+}
+
+export interface DeviceFlowDeps {
+  users: UserDirectory;
+}
+
+/** oidc-provider's `features.deviceFlow`: our pages and the user code format. */
+export function deviceFlowFeature({ users }: DeviceFlowDeps): DeviceFlowFeature {
+  return {
+    enabled: true,
+    // RFC 8628 §6.1: 8 characters from 20 consonants (no vowels, so no words, and
+    // no look-alike characters): about 34.5 bits, and a code lives 10 minutes.
+    charset: "base-20",
+    mask: "****-****",
+
+    userCodeInputSource(ctx, _form, out, error) {
+      // A denial (Deny on the confirmation page, or Cancel / Deny during sign-in)
+      // arrives as oidc-provider's AbortedError.
+      if (error?.name === "AbortedError") {
+        sendPage(ctx, 200, deviceDeniedPage());
+        return;
+      }
+      const failedCode = (error as { userCode?: unknown } | undefined)?.userCode;
+      const userCode = typeof failedCode === "string" ? failedCode : codesFromQuery.get(ctx.req);
+      const page = deviceCodeEntryPage({
+        action: ctx.oidc.urlFor("code_verification"),
+        xsrf: xsrfValue(ctx),
+        ...(userCode ? { userCode: userCode.slice(0, MAX_USER_CODE_LENGTH) } : {}),
+        ...(error ? { error: entryErrorMessage(error, out?.error) } : {}),
+      });
+      // Re-render errors come with status 200; a refused code is a 400, like a refused password.
+      sendPage(ctx, error ? Math.max(ctx.status, 400) : 200, page);
+    },
+
+    userCodeConfirmSource(ctx, form, client, deviceInfo, userCode) {
+      const accountId = ctx.oidc.session?.accountId;
+      const user = accountId ? users.findBySub(accountId) : undefined;
+      const asked = String(ctx.oidc.deviceCode?.params?.scope ?? "")
+        .split(" ")
+        .filter(Boolean);
+      const ip = (deviceInfo as { ip?: unknown }).ip;
+      sendPage(
+        ctx,
+        200,
+        deviceConfirmPage({
+          providerForm: form,
+          clientName: client.clientName ?? client.clientId,
+          userCode,
+          requestedScopes: [...new Set(asked)],
+          ...(user ? { userName: `${user.claims.name ?? user.username} (${user.username})` } : {}),
+          ...(typeof ip === "string" && ip ? { requestedFrom: ip } : {}),
+        }),
+      );
+    },
+
+    successSource(ctx) {
+      const client = ctx.oidc.client;
+      sendPage(ctx, 200, deviceConnectedPage({ clientName: client?.clientName ?? client?.clientId ?? "" }));
+    },
+  };
+}
