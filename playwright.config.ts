@@ -5,7 +5,11 @@ import { E2E_BASE_URL } from "./e2e/fixtures/system.ts";
 // The whole system (IdP, API, BFF serving the built SPA) is started once for the
 // suite by e2e/serve.ts on a fresh data directory, and driven through real Chromium.
 export default defineConfig({
-  testDir: "./e2e/tests",
+  projects: [
+    // Logs each user in once and saves the browser state (e2e/.auth/<user>.json).
+    { name: "setup", testDir: "./e2e/setup", testMatch: /\.setup\.ts$/ },
+    { name: "chromium", testDir: "./e2e/tests", dependencies: ["setup"] },
+  ],
   // Fails the run if any component logged a token, a secret or a cookie value.
   globalTeardown: "./e2e/global-teardown.ts",
   fullyParallel: false,

@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // in-process integration tests (real IdP + BFF + API, no ports) in bff/test.
 export default defineConfig({
   test: {
-    include: ["{shared,idp,api,bff,cli,web}/{src,test}/**/*.test.ts"],
+    include: ["{shared,idp,api,bff,cli,client,web}/{src,test}/**/*.test.ts"],
     environment: "node",
     testTimeout: 20_000,
     hookTimeout: 30_000,

@@ -11,7 +11,13 @@ await runUntilInterrupted({
   mode: "start",
   dataDir: E2E_DATA_DIR,
   fresh: true,
-  env: { IDP_INSECURE_TOKEN_LOG_FILE: ISSUED_TOKENS_FILE },
+  // e2e/tests/inspector.spec.ts opens the Inspector page.
+  flowInspector: true,
+  env: {
+    IDP_INSECURE_TOKEN_LOG_FILE: ISSUED_TOKENS_FILE,
+    // The "access token expired" and "refresh token revoked" fixtures (e2e/fixtures/bff-api.ts).
+    BFF_DANGEROUSLY_ENABLE_TEST_CONTROLS: "true",
+  },
   log: (name, line) => {
     console.log(`[${name}] ${line}`);
     appendFileSync(SYSTEM_LOG_FILE, `[${name}] ${line}\n`);

@@ -79,7 +79,8 @@ export class HttpBrowser {
   /** The authorization code flow through the IdP's login and consent pages, ending on the SPA. */
   async login(user: { username: string; password: string } = USER): Promise<void> {
     const { bff, idp } = this.origins;
-    let url = `${bff}/bff/login?returnTo=${encodeURIComponent("/")}`;
+    // Editing from the start: these clients add contacts, and are not testing consent.
+    let url = `${bff}/bff/login?returnTo=${encodeURIComponent("/")}&scope=contacts:write`;
     let init: RequestInit = {};
     for (let step = 0; step < 20; step++) {
       const response = await this.fetch(url, init);

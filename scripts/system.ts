@@ -30,6 +30,11 @@ export interface SystemOptions {
   dataDir?: string;
   /** Wipe the data directory first (tests want a known state). */
   fresh?: boolean;
+  /**
+   * Turns on the BFF's flow inspector (a redacted protocol log per session, shown on the SPA's
+   * Inspector page). The BFF runs in development mode here; it refuses the inspector in production.
+   */
+  flowInspector?: boolean;
   /** Extra environment for every process (tests use it for short token lifetimes). */
   env?: Record<string, string>;
   /** Where each line the processes print goes. Default: this process's stdout, tagged [idp], [api]... */
@@ -101,10 +106,14 @@ export function systemEnvironment(
       // Only what the SPA calls; anything else is answered by the BFF (404 / 405) and never reaches the API.
       BFF_API_ROUTES: "GET POST /contacts, GET DELETE /contacts/*, GET /me",
       BFF_RESOURCE: ADDRESSES.api,
+      // Read access at the first login; editing is asked for when the person first needs it.
+      BFF_SCOPES: "openid profile email offline_access contacts:read",
+      BFF_ADDITIONAL_SCOPES: "contacts:write",
       BFF_COOKIE_SECRETS: secrets.bffCookieSecret,
       // Ended sessions survive a restart: a captured cookie stays refused after logout.
       BFF_SESSION_DB_PATH: path.join(dataDir, "bff", "sessions.sqlite"),
       ...(options.mode === "start" ? { BFF_SPA_DIR: path.join(ROOT, "web", "dist") } : {}),
+      ...(options.flowInspector ? { BFF_FLOW_INSPECTOR: "on" } : {}),
       ...extra,
     },
   };
@@ -230,7 +239,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
 
 /** Runs the system until Ctrl-C, for `pnpm start` and `pnpm dev`. */
 export async function runUntilInterrupted(options: SystemOptions): Promise<void> {
-  const system = await startSystem(options);
+  // `pnpm start` and `pnpm dev` are for people trying the system out: the Inspector is on.
+  const system = await startSystem({ flowInspector: true, ...options });
   console.log(
     `\n  Ready. Open ${system.url} and log in as alice / alice-dev-password.\n  Ctrl-C stops everything.\n`,
   );

@@ -14,6 +14,9 @@ import { Hono } from "hono";
 
 import { type BffConfig, resolveConfig } from "./config.ts";
 import { BffError, problemResponse } from "./errors.ts";
+import type { FlowLogStore } from "./inspector/flow-log.ts";
+import { createInspector } from "./inspector/index.ts";
+import { inspectorRoutes } from "./inspector/route.ts";
 import { type BffLogger, consoleLogger, describeError } from "./logger.ts";
 import { createOidcClient } from "./oidc/client.ts";
 import { errorPage, PAGE_CSP } from "./pages.ts";
@@ -23,6 +26,7 @@ import { loginRoutes } from "./routes/login.ts";
 import { END_SESSION_ROUTE, logoutRoutes } from "./routes/logout.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { spaRoutes } from "./routes/spa.ts";
+import { testControlRoutes } from "./routes/test-controls.ts";
 import type { BffServices } from "./services.ts";
 import { createLoginTransactions } from "./session/login-transactions.ts";
 import { createLogoutTickets } from "./session/logout-ticket.ts";
@@ -40,6 +44,8 @@ export interface BffDeps {
   /** Milliseconds since the epoch. Default: Date.now. */
   now?: () => number;
   logger?: BffLogger;
+  /** Where the flow inspector keeps its logs (when `flowInspector` is on). Default: this process's memory. */
+  flowLogs?: FlowLogStore;
 }
 
 /** Routes a person reaches by navigating (not by fetch): failures there get a page, not JSON. */
@@ -92,6 +98,7 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
   const sealer = createSealer(config.cookieSecrets);
   const store = deps.store ?? new MemorySessionStore({ now });
   const oidc = createOidcClient(config, fetchImpl, now);
+  const flow = createInspector(config, { oidc, logger, now, logs: deps.flowLogs });
   const services: BffServices = {
     config,
     oidc,
@@ -107,10 +114,12 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
       refreshLeewaySeconds: config.refreshLeewaySeconds,
       logger,
       now,
+      flow,
     }),
     logger,
     fetch: fetchImpl,
     now,
+    flow,
   };
 
   const app = new Hono();
@@ -128,6 +137,8 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
   app.route("/", logoutRoutes(services));
   app.route("/", backchannelLogoutRoutes(services));
   app.route("/", apiProxyRoutes(services));
+  if (config.flowInspector) app.route("/", inspectorRoutes(services));
+  if (config.testControls) app.route("/", testControlRoutes(services));
   for (const [path, allow] of Object.entries(ALLOWED_METHODS)) {
     app.all(path, () => {
       throw new BffError("method_not_allowed", "This route does not support this method.", { allow });

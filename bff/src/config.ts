@@ -22,14 +22,39 @@ export interface BffConfig {
   apiBaseUrl: string;
   /** Secrets sealing the cookies, each at least 32 characters. The first seals; all unseal (rotation). */
   cookieSecrets: string[];
-  /** Space-separated scopes of the authorization request. Default DEFAULT_SCOPES. */
+  /** Space-separated scopes of the first login. Default DEFAULT_SCOPES (OpenID scopes only). */
   scopes?: string;
+  /**
+   * Scopes a page may add later, with `/bff/login?scope=…` (incremental
+   * authorization): the person is asked to consent to just those, and the new
+   * session holds them on top of what it had. Space-separated. Default none.
+   */
+  additionalScopes?: string;
   /**
    * RFC 8707 resource indicator of the API. When set, the API's access token is
    * obtained by a refresh with `resource` (docs/decisions/002). Leave unset for
    * providers without resource indicators: the code-exchange token is then the API token.
    */
   resource?: string;
+  /**
+   * Auth0's API identifier: sent as `audience` on the authorization request, so that the
+   * code exchange already yields the API's access token (no refresh at login). Not with `resource`.
+   */
+  audience?: string;
+  /**
+   * Microsoft Entra ID's way: the API's scopes (`api://<app-id>/contacts.read`), asked for at
+   * authorization (one consent), left out of the code exchange (whose token must reach the Graph
+   * userinfo endpoint), then requested by a refresh with `scope` as the API's token, like `resource`
+   * (docs/decisions/010). Space-separated. Not with `resource` or `audience`.
+   */
+  apiScopes?: string;
+  /**
+   * Extra parameters of every authorization request, e.g. Google's
+   * `{ access_type: "offline", prompt: "consent" }` for a refresh token. A `prompt` the
+   * login route is asked for wins over one here. Protocol parameters the BFF sets itself
+   * (state, nonce, scope, redirect_uri, …) are refused.
+   */
+  authorizationParams?: Record<string, string>;
   /** The only algorithm accepted for ID token signatures. Default RS256 (OpenID Connect Core §15.1). */
   idTokenSigningAlg?: string;
   /** Default "production", the strictest. */
@@ -53,19 +78,48 @@ export interface BffConfig {
   /** A built SPA to serve (static files, index.html fallback). */
   spaDir?: string;
   /**
+   * Adds claims to `user` in GET /bff/session, from the validated ID token and
+   * UserInfo claims: `({ idToken }) => ({ roles: idToken.roles ?? [] })`.
+   * By default `user` has `sub` and the standard profile claims only; anything
+   * else the provider sends stays on the server. The hook cannot change `sub`.
+   * It runs on every session request: keep it fast and free of I/O.
+   */
+  mapUserClaims?: MapUserClaims;
+  /**
    * Lets the BFF talk to an issuer over plain http — only on a loopback host,
    * only outside production. For a local IdP during development and tests.
    * Tokens and the client secret travel unencrypted: never anywhere else.
    */
   dangerouslyAllowInsecureHttpIssuer?: boolean;
+  /**
+   * Records, per session, a redacted log of the protocol steps the BFF performs
+   * and serves it at `GET /bff/inspector` for the SPA's Inspector page
+   * (inspector/flow-log.ts). A development aid: refused in production mode. Default off.
+   */
+  flowInspector?: boolean;
+  /**
+   * Mounts /bff/test/* (routes/test-controls.ts), which let an end-to-end suite
+   * expire the session's access token or revoke its refresh token. Refused in
+   * production mode.
+   */
+  dangerouslyEnableTestControls?: boolean;
 }
+
+export type MapUserClaims = (claims: {
+  idToken: Readonly<Record<string, unknown>>;
+  userinfo: Readonly<Record<string, unknown>>;
+}) => Record<string, unknown>;
 
 export interface ApiRoute {
   path: string;
   methods: string[];
 }
 
-export const DEFAULT_SCOPES = "openid profile email offline_access contacts:read contacts:write";
+/**
+ * Who the person is, and a refresh token. API scopes are the application's to
+ * add (`scopes`, `additionalScopes`): the BFF knows nothing about any API.
+ */
+export const DEFAULT_SCOPES = "openid profile email offline_access";
 
 /** The configuration after validation, with defaults applied and URLs parsed. */
 export interface ResolvedBffConfig {
@@ -77,7 +131,14 @@ export interface ResolvedBffConfig {
   apiBaseUrl: URL;
   cookieSecrets: string[];
   scopes: string[];
+  additionalScopes: string[];
   resource: string | undefined;
+  audience: string | undefined;
+  /** Empty unless the API's token is asked for by scope (Entra). */
+  apiScopes: string[];
+  authorizationParams: Record<string, string>;
+  /** The issuer exactly as configured: discovery must name this very string (never normalized). */
+  issuerIdentifier: string;
   idTokenSigningAlg: string;
   mode: BffMode;
   sessionAbsoluteLifetimeSeconds: number;
@@ -86,7 +147,10 @@ export interface ResolvedBffConfig {
   apiTimeoutMs: number;
   apiRoutes: ApiRoute[] | undefined;
   spaDir: string | undefined;
+  mapUserClaims: MapUserClaims | undefined;
   allowInsecureHttpIssuer: boolean;
+  flowInspector: boolean;
+  testControls: boolean;
   /** The origin the browser sees the BFF on (from redirectUri): CSRF checks compare `Origin` with it. */
   ownOrigin: string;
 }
@@ -95,6 +159,29 @@ export interface ConfigProblem {
   field: keyof BffConfig;
   message: string;
 }
+
+/**
+ * Parameters of the authorization request that the BFF sets itself, or that change how the
+ * answer comes back (`response_mode=form_post` would POST to a GET-only callback): never from
+ * `authorizationParams`. `resource` and `audience` have their own options, which also shape the
+ * token requests.
+ */
+export const RESERVED_AUTHORIZATION_PARAMS = new Set([
+  "client_id",
+  "client_secret",
+  "redirect_uri",
+  "response_type",
+  "response_mode",
+  "scope",
+  "state",
+  "nonce",
+  "code_challenge",
+  "code_challenge_method",
+  "request",
+  "request_uri",
+  "resource",
+  "audience",
+]);
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const MODES: BffMode[] = ["development", "test", "production"];
@@ -120,6 +207,10 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
 
   const mode = config.mode ?? "production";
   if (!MODES.includes(mode)) add("mode", `must be one of ${MODES.join(", ")} (got "${String(mode)}")`);
+  // The protocol log names endpoints, claims and personal data: a development aid, never in production.
+  if (config.flowInspector === true && mode === "production") {
+    add("flowInspector", "is a development aid and is refused in production mode");
+  }
 
   // An https URL, or http on a loopback host: OAuth 2.0 Security BCP (RFC 9700) §2.6, RFC 8252 §8.3.
   const secureOrLoopback = (field: keyof BffConfig, value: unknown): URL | undefined => {
@@ -148,6 +239,10 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
         add("issuer", "uses http: set dangerouslyAllowInsecureHttpIssuer (development and tests only)");
       }
     }
+  }
+
+  if (config.dangerouslyEnableTestControls === true && mode === "production") {
+    add("dangerouslyEnableTestControls", "is for end-to-end tests and is refused in production mode");
   }
 
   if (typeof config.clientId !== "string" || config.clientId === "") add("clientId", "is required");
@@ -199,6 +294,39 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
     const resource = URL.parse(config.resource);
     // RFC 8707 §2: an absolute URI without a fragment.
     if (!resource || resource.hash) add("resource", "must be an absolute URI without a fragment");
+  }
+  if (
+    config.audience !== undefined &&
+    (typeof config.audience !== "string" || config.audience.trim() === "")
+  ) {
+    add("audience", "must be the API's identifier at the provider (a non-empty string)");
+  }
+  if (config.apiScopes !== undefined) {
+    const apiScopes = typeof config.apiScopes === "string" ? config.apiScopes.split(" ").filter(Boolean) : [];
+    if (apiScopes.length === 0) add("apiScopes", "must name at least one scope of the API");
+    if (apiScopes.some((scope) => ["openid", "offline_access", "profile", "email"].includes(scope))) {
+      add(
+        "apiScopes",
+        "must name only the API's scopes (openid, profile, email, offline_access belong in scopes)",
+      );
+    }
+  }
+  // One way of asking for the API's token: two would ask the provider for two audiences at once.
+  const apiTokenOptions = (["resource", "audience", "apiScopes"] as const).filter(
+    (field) => config[field] !== undefined,
+  );
+  if (apiTokenOptions.length > 1) {
+    add(
+      apiTokenOptions[1] ?? "audience",
+      `cannot be combined with ${apiTokenOptions[0]}: choose one way to ask for the API's token`,
+    );
+  }
+  for (const [name, value] of Object.entries(config.authorizationParams ?? {})) {
+    if (RESERVED_AUTHORIZATION_PARAMS.has(name)) {
+      add("authorizationParams", `must not set "${name}": the BFF sets it itself or it has its own option`);
+    } else if (!/^[\w.-]+$/.test(name) || typeof value !== "string") {
+      add("authorizationParams", `"${name}" must be a parameter name with a string value`);
+    }
   }
 
   const absolute = config.sessionAbsoluteLifetimeSeconds ?? 12 * 3600;
@@ -253,7 +381,12 @@ export function resolveConfig(config: BffConfig): ResolvedBffConfig {
     apiBaseUrl: new URL(config.apiBaseUrl),
     cookieSecrets: [...config.cookieSecrets],
     scopes: (config.scopes ?? DEFAULT_SCOPES).split(" ").filter(Boolean),
+    additionalScopes: (config.additionalScopes ?? "").split(" ").filter(Boolean),
     resource: config.resource,
+    audience: config.audience,
+    apiScopes: config.apiScopes?.split(" ").filter(Boolean) ?? [],
+    authorizationParams: { ...config.authorizationParams },
+    issuerIdentifier: config.issuer,
     idTokenSigningAlg: config.idTokenSigningAlg ?? "RS256",
     mode,
     sessionAbsoluteLifetimeSeconds: config.sessionAbsoluteLifetimeSeconds ?? 12 * 3600,
@@ -265,7 +398,10 @@ export function resolveConfig(config: BffConfig): ResolvedBffConfig {
       methods: route.methods.map((method) => method.toUpperCase()),
     })),
     spaDir: config.spaDir,
+    mapUserClaims: config.mapUserClaims,
     allowInsecureHttpIssuer: issuer.protocol === "http:",
+    flowInspector: config.flowInspector === true,
+    testControls: config.dangerouslyEnableTestControls === true,
     ownOrigin: new URL(config.redirectUri).origin,
   };
 }

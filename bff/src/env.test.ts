@@ -99,6 +99,41 @@ describe("bffSettingsFromEnvironment", () => {
     );
   });
 
+  it("reads how the API's token is asked for: Auth0's audience, Entra's API scopes", () => {
+    expect(
+      bffSettingsFromEnvironment({ ...VALID, BFF_AUDIENCE: "https://contacts.example" }).config.audience,
+    ).toBe("https://contacts.example");
+    expect(
+      bffSettingsFromEnvironment({ ...VALID, BFF_API_SCOPES: "api://1234/contacts.read" }).config.apiScopes,
+    ).toBe("api://1234/contacts.read");
+  });
+
+  it("refuses two ways of asking for the API's token at once, and API scopes that are OpenID scopes", () => {
+    expect(
+      failure({ ...VALID, BFF_RESOURCE: "https://api.example.com", BFF_AUDIENCE: "https://api.example.com" }),
+    ).toMatch(/BFF_AUDIENCE cannot be combined with resource/);
+    expect(failure({ ...VALID, BFF_API_SCOPES: "openid api://1234/contacts.read" })).toMatch(
+      /BFF_API_SCOPES must name only the API's scopes/,
+    );
+  });
+
+  it("reads extra authorization parameters in query form, and refuses the BFF's own parameters", () => {
+    const { config } = bffSettingsFromEnvironment({
+      ...VALID,
+      BFF_AUTHORIZATION_PARAMS: "access_type=offline&prompt=consent",
+    });
+    expect(config.authorizationParams).toEqual({ access_type: "offline", prompt: "consent" });
+    expect(failure({ ...VALID, BFF_AUTHORIZATION_PARAMS: "nonce=fixed" })).toMatch(
+      /BFF_AUTHORIZATION_PARAMS must not set "nonce"/,
+    );
+    expect(failure({ ...VALID, BFF_AUTHORIZATION_PARAMS: "response_mode=form_post" })).toMatch(
+      /BFF_AUTHORIZATION_PARAMS must not set "response_mode"/,
+    );
+    expect(failure({ ...VALID, BFF_AUTHORIZATION_PARAMS: "prompt=login&prompt=consent" })).toMatch(
+      /BFF_AUTHORIZATION_PARAMS names "prompt" twice/,
+    );
+  });
+
   it("refuses a redirect URI that is not the BFF's callback route", () => {
     expect(failure({ ...VALID, BFF_REDIRECT_URI: "https://app.example.com/callback" })).toMatch(
       /BFF_REDIRECT_URI must end in \/bff\/callback/,

@@ -14,7 +14,7 @@ export interface BffServerSettings {
 }
 
 /** Each configuration field and the environment variable that sets it. */
-const VARIABLES: Record<keyof BffConfig, string> = {
+const VARIABLES: Record<Exclude<keyof BffConfig, "mapUserClaims">, string> = {
   issuer: "BFF_ISSUER",
   clientId: "BFF_CLIENT_ID",
   clientSecret: "BFF_CLIENT_SECRET",
@@ -23,7 +23,11 @@ const VARIABLES: Record<keyof BffConfig, string> = {
   apiBaseUrl: "BFF_API_BASE_URL",
   cookieSecrets: "BFF_COOKIE_SECRETS",
   scopes: "BFF_SCOPES",
+  additionalScopes: "BFF_ADDITIONAL_SCOPES",
   resource: "BFF_RESOURCE",
+  audience: "BFF_AUDIENCE",
+  apiScopes: "BFF_API_SCOPES",
+  authorizationParams: "BFF_AUTHORIZATION_PARAMS",
   idTokenSigningAlg: "BFF_ID_TOKEN_SIGNING_ALG",
   mode: "BFF_MODE",
   sessionAbsoluteLifetimeSeconds: "BFF_SESSION_LIFETIME_SECONDS",
@@ -33,6 +37,8 @@ const VARIABLES: Record<keyof BffConfig, string> = {
   apiRoutes: "BFF_API_ROUTES",
   spaDir: "BFF_SPA_DIR",
   dangerouslyAllowInsecureHttpIssuer: "BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER",
+  flowInspector: "BFF_FLOW_INSPECTOR",
+  dangerouslyEnableTestControls: "BFF_DANGEROUSLY_ENABLE_TEST_CONTROLS",
 };
 
 /**
@@ -58,6 +64,23 @@ function apiRoutes(value: string | undefined): BffConfig["apiRoutes"] {
     .map((words) => ({ path: words.at(-1) ?? "", methods: words.slice(0, -1) }));
 }
 
+/**
+ * BFF_AUTHORIZATION_PARAMS: extra authorization request parameters in query
+ * form, `access_type=offline&prompt=consent`. A name given twice is refused.
+ */
+function authorizationParams(
+  value: string | undefined,
+  problems: string[],
+): BffConfig["authorizationParams"] {
+  if (value === undefined) return undefined;
+  const params: Record<string, string> = {};
+  for (const [name, paramValue] of new URLSearchParams(value)) {
+    if (name in params) problems.push(`BFF_AUTHORIZATION_PARAMS names "${name}" twice`);
+    params[name] = paramValue;
+  }
+  return params;
+}
+
 export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSettings {
   const problems: string[] = [];
   const text = (name: string): string | undefined => {
@@ -72,6 +95,10 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
   };
 
   const mode = (text("BFF_MODE") ?? "production") as BffMode;
+  const testControls = text("BFF_DANGEROUSLY_ENABLE_TEST_CONTROLS");
+  if (testControls !== undefined && testControls !== "true" && testControls !== "false") {
+    problems.push(`BFF_DANGEROUSLY_ENABLE_TEST_CONTROLS must be true or false (got "${testControls}")`);
+  }
   const insecure = text("BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER");
   if (insecure !== undefined && insecure !== "true" && insecure !== "false") {
     problems.push(`BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER must be true or false (got "${insecure}")`);
@@ -80,6 +107,11 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
     problems.push("BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER only works with BFF_MODE=development or test");
   }
   const spaDir = text("BFF_SPA_DIR");
+  // BFF_FLOW_INSPECTOR=on: the per-session protocol log at /bff/inspector (refused in production mode).
+  const inspector = text("BFF_FLOW_INSPECTOR");
+  if (inspector !== undefined && inspector !== "on" && inspector !== "off") {
+    problems.push(`BFF_FLOW_INSPECTOR must be on or off (got "${inspector}")`);
+  }
 
   const config: BffConfig = {
     issuer: text("BFF_ISSUER") ?? "",
@@ -96,7 +128,11 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
   };
   const optional = {
     scopes: text("BFF_SCOPES"),
+    additionalScopes: text("BFF_ADDITIONAL_SCOPES"),
     resource: text("BFF_RESOURCE"),
+    audience: text("BFF_AUDIENCE"),
+    apiScopes: text("BFF_API_SCOPES"),
+    authorizationParams: authorizationParams(text("BFF_AUTHORIZATION_PARAMS"), problems),
     idTokenSigningAlg: text("BFF_ID_TOKEN_SIGNING_ALG"),
     sessionAbsoluteLifetimeSeconds: whole("BFF_SESSION_LIFETIME_SECONDS"),
     sessionIdleTimeoutSeconds: whole("BFF_SESSION_IDLE_TIMEOUT_SECONDS"),
@@ -105,6 +141,8 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
     apiRoutes: apiRoutes(text("BFF_API_ROUTES")),
     spaDir: spaDir === undefined ? undefined : resolve(spaDir),
     dangerouslyAllowInsecureHttpIssuer: insecure === "true" ? true : undefined,
+    flowInspector: inspector === "on" ? true : undefined,
+    dangerouslyEnableTestControls: testControls === "true" ? true : undefined,
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (config as unknown as Record<string, unknown>)[key] = value;
@@ -112,7 +150,10 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
 
   for (const problem of validateConfig(config)) {
     // A secret's value never appears in a message, only its variable's name.
-    problems.push(`${VARIABLES[problem.field]} ${problem.message}`);
+    // A function option (mapUserClaims) has no variable and is never read from the environment.
+    problems.push(
+      `${problem.field === "mapUserClaims" ? problem.field : VARIABLES[problem.field]} ${problem.message}`,
+    );
   }
 
   const portText = text("BFF_PORT") ?? "3000";

@@ -3,7 +3,14 @@
  * `fetch` from any server that speaks the Fetch API.
  */
 export { type BffDeps, createBff } from "./app.ts";
-export { type ApiRoute, type BffConfig, type BffMode, DEFAULT_SCOPES, validateConfig } from "./config.ts";
+export {
+  type ApiRoute,
+  type BffConfig,
+  type BffMode,
+  DEFAULT_SCOPES,
+  type MapUserClaims,
+  validateConfig,
+} from "./config.ts";
 export { BffError, type BffErrorCode } from "./errors.ts";
 export { type BffLogger, consoleLogger, silentLogger } from "./logger.ts";
 export { LOGIN_COOKIE, SESSION_COOKIE } from "./session/cookies.ts";

@@ -1,4 +1,5 @@
 import type { ResolvedBffConfig } from "./config.ts";
+import type { FlowLog } from "./inspector/flow-log.ts";
 import type { BffLogger } from "./logger.ts";
 import type { OidcClient } from "./oidc/client.ts";
 import type { LoginTransactions } from "./session/login-transactions.ts";
@@ -19,4 +20,6 @@ export interface BffServices {
   /** Outgoing requests to the API. */
   fetch: typeof fetch;
   now: () => number;
+  /** The flow inspector's per-session protocol log (a no-op unless `flowInspector` is on). */
+  flow: FlowLog;
 }

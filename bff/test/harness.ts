@@ -15,6 +15,7 @@ import { type BffConfig, type BffDeps, createBff, silentLogger } from "../src/in
 export const IDP = "http://127.0.0.1:4000";
 export const API = "http://localhost:4001";
 export const BFF = "http://localhost:3000";
+export const READ_WRITE_SCOPES = "openid profile email offline_access contacts:read contacts:write";
 export const COOKIE_SECRET = "a-test-cookie-secret-of-at-least-32-characters";
 
 export const USERS = {
@@ -121,6 +122,9 @@ export async function startSystem(
         postLogoutRedirectUri: `${BFF}/`,
         apiBaseUrl: API,
         resource: API,
+        // Read and write from the first login, so most tests need no consent step;
+        // incremental authorization has its own tests with `additionalScopes`.
+        scopes: READ_WRITE_SCOPES,
         cookieSecrets: [COOKIE_SECRET],
         mode: "test",
         dangerouslyAllowInsecureHttpIssuer: true,

@@ -7,7 +7,7 @@
 import type { AuthenticatedSession } from "@oidc-bff/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { BFF, IDP, TestBrowser, type TestSystem, USERS, startSystem } from "./harness.ts";
+import { BFF, IDP, startSystem, TestBrowser, type TestSystem, USERS } from "./harness.ts";
 
 const READ_ONLY = "openid profile email offline_access contacts:read";
 const WRITE = "contacts:write";
@@ -111,7 +111,10 @@ describe("incremental authorization", () => {
 
   it("a first login may already ask for an offered scope", async () => {
     const alice = new TestBrowser(system);
-    await alice.navigate(`${BFF}/bff/login?returnTo=/&scope=${WRITE}`, { user: USERS.alice, consent: "allow" });
+    await alice.navigate(`${BFF}/bff/login?returnTo=/&scope=${WRITE}`, {
+      user: USERS.alice,
+      consent: "allow",
+    });
     expect(await scopesOf(alice)).toEqual(expect.arrayContaining(["contacts:read", WRITE]));
   });
 });

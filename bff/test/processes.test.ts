@@ -77,6 +77,7 @@ const bffEnv = (port: number): Record<string, string> => ({
   BFF_POST_LOGOUT_REDIRECT_URI: `${BFF_A}/`,
   BFF_API_BASE_URL: API,
   BFF_RESOURCE: API,
+  BFF_SCOPES: "openid profile email offline_access contacts:read contacts:write",
   BFF_COOKIE_SECRETS: COOKIE_SECRET,
   BFF_REDIS_URL: redis.url,
   BFF_REFRESH_LEEWAY_SECONDS: String(LEEWAY),

@@ -1,4 +1,5 @@
-import { expect, test } from "../fixtures/index.ts";
+import { expect, signInAtIdp, test } from "../fixtures/index.ts";
+import { IDP_ORIGIN } from "../fixtures/system.ts";
 
 // One person's whole journey: log in through the IdP's page, use the protected
 // API through the BFF, log out everywhere.
@@ -6,7 +7,6 @@ import { expect, test } from "../fixtures/index.ts";
 test("alice logs in, manages her contacts through the BFF, and logs out everywhere", async ({
   page,
   loginAs,
-  logout,
   users,
 }) => {
   await page.goto("/");
@@ -22,10 +22,23 @@ test("alice logs in, manages her contacts through the BFF, and logs out everywhe
   const before = await list.getByRole("listitem").count();
 
   const form = page.getByRole("form", { name: "Add a contact" });
-  await form.getByLabel("Name").fill("Dinah the Cat");
-  await form.getByLabel("Email").fill("dinah@example.com");
-  await form.getByLabel("Group").fill("family");
-  await form.getByRole("button", { name: "Add contact" }).click();
+  const addDinah = async () => {
+    await form.getByLabel("Name").fill("Dinah the Cat");
+    await form.getByLabel("Email").fill("dinah@example.com");
+    await form.getByLabel("Group").fill("family");
+    await form.getByRole("button", { name: "Add contact" }).click();
+  };
+  // The first login allowed reading only: the API refuses the write, the page explains and offers
+  // to allow editing, which asks the IdP for just that scope and comes back here.
+  await addDinah();
+  const permission = page
+    .getByRole("alert")
+    .filter({ hasText: "Editing your contacts needs your permission." });
+  await expect(permission).toBeVisible();
+  await permission.getByRole("button", { name: "Allow editing" }).click();
+  await signInAtIdp(page, users.alice);
+  await expect(page).toHaveURL(/\/contacts$/);
+  await addDinah();
   await expect(list.getByRole("listitem").filter({ hasText: "Dinah the Cat" })).toBeVisible();
   await expect(list.getByRole("listitem")).toHaveCount(before + 1);
 
@@ -38,7 +51,12 @@ test("alice logs in, manages her contacts through the BFF, and logs out everywhe
   await page.reload();
   await expect(list.getByRole("listitem")).toHaveCount(before);
 
-  await logout();
+  // The app's own "Log out": the BFF, then the IdP's end-session page.
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL((url) => url.origin !== IDP_ORIGIN && url.pathname === "/");
+  await expect(page.getByRole("button", { name: "Log in" }).first()).toBeVisible();
 
   // The session is gone at the BFF: the API is no longer reachable with this browser's cookies.
   const afterLogout = await page.request.get("/api/contacts", { headers: { "x-csrf": "1" } });
@@ -50,15 +68,13 @@ test("alice logs in, manages her contacts through the BFF, and logs out everywhe
   await expect(page.getByLabel("Password")).toBeVisible();
 });
 
-test("a person who starts logged out comes back to the page they started from", async ({
-  page,
-  loginAs,
-  users,
-}) => {
-  await page.goto("/contacts");
+test("a person who starts logged out comes back to the page they started from", async ({ page, users }) => {
+  await page.goto("/contacts?from=start");
   await expect(page.getByRole("alert")).toContainText("You are not logged in.");
-  await loginAs(users.alice);
-  await expect(page).toHaveURL(/\/contacts$/);
+  // The app's own "Log in" button this time.
+  await page.getByRole("alert").getByRole("button", { name: "Log in" }).click();
+  await signInAtIdp(page, users.alice);
+  await expect(page).toHaveURL(/\/contacts\?from=start$/);
   await expect(page.getByRole("list", { name: "Contacts" })).toBeVisible();
 });
 
@@ -90,7 +106,7 @@ test("bob never sees alice's contacts", async ({ browser, users }) => {
   const alice = await aliceContext.newPage();
   await alice.goto("/contacts");
   const { loginAs } = await import("../fixtures/login.ts");
-  await loginAs(alice, users.alice);
+  await loginAs(alice, users.alice, { scopes: ["contacts:write"] });
   const aliceList = alice.getByRole("list", { name: "Contacts" });
   await expect(aliceList.getByRole("listitem").first()).toBeVisible();
   const form = alice.getByRole("form", { name: "Add a contact" });

@@ -106,6 +106,7 @@ const bffEnv = (refreshLeeway: number): Record<string, string> => ({
   BFF_POST_LOGOUT_REDIRECT_URI: `${ADDR.bff}/`,
   BFF_API_BASE_URL: ADDR.api,
   BFF_RESOURCE: ADDR.api,
+  BFF_SCOPES: "openid profile email offline_access contacts:read contacts:write",
   BFF_COOKIE_SECRETS: COOKIE_SECRET,
   BFF_REFRESH_LEEWAY_SECONDS: String(refreshLeeway),
   // One log line per request costs more than much of what is measured (honoured if the BFF knows it).

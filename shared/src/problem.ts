@@ -11,6 +11,11 @@ export interface Problem {
   code: ProblemCode;
   /** Per-field messages when a request body was refused (`invalid_request`), e.g. `{ email: "Email is not valid." }`. */
   errors?: Record<string, string>;
+  /**
+   * For `insufficient_scope`: the scope the call needs (as in RFC 6750's
+   * `WWW-Authenticate: … scope="…"`), so a page can ask the person for it.
+   */
+  scope?: string;
 }
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";

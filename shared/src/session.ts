@@ -19,11 +19,14 @@ export interface AuthenticatedSession {
   accessTokenExpiresAt: string;
   /** Claims of the ID token, decoded and validated by the BFF. Never the token itself. */
   idTokenClaims: Record<string, unknown>;
-  /** Where each claim of `user` came from: the ID token, or the UserInfo endpoint (OIDC Core §5.3). */
+  /**
+   * Where each claim of `user` came from: the ID token, the UserInfo endpoint
+   * (OIDC Core §5.3), or the application's own `mapUserClaims` hook.
+   */
   claimSources?: Record<string, ClaimSource>;
 }
 
-export type ClaimSource = "id_token" | "userinfo";
+export type ClaimSource = "id_token" | "userinfo" | "mapped";
 
 export interface SessionUser {
   sub: string;

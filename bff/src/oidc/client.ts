@@ -53,6 +53,8 @@ export interface OidcClient {
   signer(): Promise<{ issuer: string; jwksUri: URL }>;
   /** The RP-initiated logout URL, or undefined when the provider has no end-session endpoint. */
   endSessionUrl(idToken: string, postLogoutRedirectUri: string): Promise<URL | undefined>;
+  /** An endpoint of the discovery document already fetched, without fetching (the flow inspector names it). */
+  knownEndpoint(name: "token_endpoint" | "userinfo_endpoint" | "revocation_endpoint"): string | undefined;
 }
 
 /** The `typ` of a JWT's protected header, if it has one. */
@@ -69,6 +71,30 @@ function jwtHeaderTyp(jwt: string): string | undefined {
 
 /** How far the provider's clock may run ahead of ours. */
 const ID_TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
+
+/**
+ * Refuses a discovery document whose issuer is not, character for character, the configured
+ * one (OpenID Connect Discovery §4.3). oauth4webapi compares parsed URLs, which treats
+ * `https://op.example` and `https://op.example/` as one; ID tokens are then checked against the
+ * document's string, so a configuration that differs by a slash fails later and less clearly.
+ * Both values are quoted: the fix is to copy the provider's value into the configuration.
+ */
+async function requireExactIssuer(response: Response, configured: string): Promise<void> {
+  if (!response.ok) return;
+  let issuer: unknown;
+  try {
+    issuer = ((await response.json()) as { issuer?: unknown }).issuer;
+  } catch {
+    return; // Not JSON: oauth4webapi says so next.
+  }
+  if (typeof issuer !== "string" || issuer === configured) return;
+  const shown = issuer.length > 200 ? `${issuer.slice(0, 200)}…` : issuer;
+  throw new BffError(
+    "idp_unavailable",
+    `The provider's discovery document names the issuer "${shown}", but the BFF is configured with "${configured}" (issuer, BFF_ISSUER). ` +
+      "They must be identical, trailing slash included; nothing is normalized. If this is the provider you mean, configure its value.",
+  );
+}
 
 /** How long discovery is trusted before it is fetched again. */
 const DISCOVERY_TTL_MS = 10 * 60 * 1000;
@@ -110,6 +136,11 @@ export function createOidcClient(
     ...(config.allowInsecureHttpIssuer ? { [oauth.allowInsecureRequests]: true } : {}),
   };
 
+  const entraRefreshScope = [
+    ...config.apiScopes,
+    ...config.scopes.filter((scope) => scope === "offline_access"),
+  ].join(" ");
+
   let discovered: { as: oauth.AuthorizationServer; at: number } | undefined;
   let pending: Promise<oauth.AuthorizationServer> | undefined;
 
@@ -119,6 +150,7 @@ export function createOidcClient(
     pending ??= (async () => {
       try {
         const response = await oauth.discoveryRequest(config.issuer, { ...http, algorithm: "oidc" });
+        await requireExactIssuer(response.clone(), config.issuerIdentifier);
         // Checks that the document names exactly our issuer (OpenID Connect Discovery §4.3).
         const as = await oauth.processDiscoveryResponse(config.issuer, response);
         discovered = { as, at: now() };
@@ -167,15 +199,21 @@ export function createOidcClient(
       const state = oauth.generateRandomState();
       const nonce = oauth.generateRandomNonce();
       const url = new URL(as.authorization_endpoint);
+      // First the configured extras (validated: none of the parameters below), so ours always win.
+      for (const [name, value] of Object.entries(config.authorizationParams))
+        url.searchParams.set(name, value);
       url.searchParams.set("client_id", config.clientId);
       url.searchParams.set("redirect_uri", config.redirectUri);
       url.searchParams.set("response_type", "code");
-      url.searchParams.set("scope", scopes.join(" "));
+      // Entra: the API's scopes are consented to here, with the rest (docs/decisions/010).
+      url.searchParams.set("scope", [...new Set([...scopes, ...config.apiScopes])].join(" "));
       url.searchParams.set("state", state);
       url.searchParams.set("nonce", nonce);
       url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(codeVerifier));
       url.searchParams.set("code_challenge_method", "S256");
       if (config.resource) url.searchParams.set("resource", config.resource);
+      // Auth0: the API's identifier; the code exchange then answers the API's token.
+      if (config.audience) url.searchParams.set("audience", config.audience);
       if (prompt) url.searchParams.set("prompt", prompt);
       return { url, state, nonce, codeVerifier };
     },
@@ -200,7 +238,18 @@ export function createOidcClient(
           parameters,
           config.redirectUri,
           expected.codeVerifier,
-          http,
+          {
+            ...http,
+            // Entra answers one resource's token per request: without the API's scopes, the
+            // one the userinfo endpoint (Microsoft Graph) accepts. The API's comes by refresh.
+            ...(config.apiScopes.length > 0
+              ? {
+                  additionalParameters: {
+                    scope: config.scopes.filter((scope) => !config.apiScopes.includes(scope)).join(" "),
+                  },
+                }
+              : {}),
+          },
         );
         const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
           expectedNonce: expected.nonce,
@@ -232,6 +281,8 @@ export function createOidcClient(
         const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, {
           ...http,
           ...(config.resource ? { additionalParameters: { resource: config.resource } } : {}),
+          // Entra: the API's scopes pick the token's resource; offline_access keeps a refresh token coming.
+          ...(config.apiScopes.length > 0 ? { additionalParameters: { scope: entraRefreshScope } } : {}),
         });
         const result = await oauth.processRefreshTokenResponse(as, client, response);
         if (result.id_token) await oauth.validateApplicationLevelSignature(as, response, http);
@@ -274,21 +325,33 @@ export function createOidcClient(
       url.searchParams.set("post_logout_redirect_uri", postLogoutRedirectUri);
       return url;
     },
+
+    knownEndpoint(name) {
+      return discovered?.as[name];
+    },
   };
 }
+
+/**
+ * 4xx answers that say "not now" rather than "no" (RFC 9110 §15.5.9, RFC 6585 §4): rate
+ * limiting in front of a provider often answers 429 with an HTML page. Treated like a 5xx.
+ */
+const RETRY_LATER = new Set([408, 429]);
 
 /**
  * What a failure of one protocol step means for the person:
  * - the provider refused a grant (`invalid_grant`: code used twice, refresh token
  *   spent, revoked or expired) → the session is over;
- * - the provider could not be reached or failed (network error, 5xx) → try again later;
+ * - the provider could not be reached or failed (network error, 5xx, 408, 429), with or
+ *   without an OAuth error body → try again later;
+ * - any other 4xx, even without an OAuth error body (an HTML page, nothing) → refused;
  * - anything else (a response that failed validation) → the login failed.
  * The message never includes the response body: it may hold tokens.
  */
 export function asBffError(error: unknown, step: string): BffError {
   if (error instanceof BffError) return error;
   if (error instanceof oauth.ResponseBodyError) {
-    if (error.status >= 500) {
+    if (error.status >= 500 || RETRY_LATER.has(error.status)) {
       return new BffError("idp_unavailable", `The identity provider failed during ${step}.`, {
         cause: error,
       });
@@ -319,7 +382,7 @@ export function asBffError(error: unknown, step: string): BffError {
     // A response that is not what the protocol demands: a wrong issuer, nonce or state, a bad
     // ID token, an unexpected status. 5xx answers surface here too when the body is not JSON.
     const status = (error.cause as { status?: unknown } | undefined)?.status;
-    if (typeof status === "number" && status >= 500) {
+    if (typeof status === "number" && (status >= 500 || RETRY_LATER.has(status))) {
       return new BffError("idp_unavailable", `The identity provider failed during ${step}.`, {
         cause: error,
       });

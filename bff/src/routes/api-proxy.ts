@@ -86,7 +86,7 @@ function checkApiRoute(routes: ApiRoute[] | undefined, method: string, path: str
   }
 }
 
-export function apiProxyRoutes({ config, sessions, fetch }: BffServices): Hono {
+export function apiProxyRoutes({ config, sessions, fetch, flow }: BffServices): Hono {
   const routes = new Hono();
   const base = config.apiBaseUrl.href.replace(/\/+$/, "");
 
@@ -111,6 +111,7 @@ export function apiProxyRoutes({ config, sessions, fetch }: BffServices): Hono {
     const hasBody = method !== "GET" && method !== "HEAD";
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), config.apiTimeoutMs);
+    const started = performance.now();
     let upstream: Response;
     try {
       upstream = await fetch(target, {
@@ -121,6 +122,7 @@ export function apiProxyRoutes({ config, sessions, fetch }: BffServices): Hono {
         ...(hasBody ? { body: c.req.raw.body, duplex: "half" } : {}),
       } as RequestInit);
     } catch (error) {
+      flow.record(session.sid, (steps) => steps.apiCallFailed({ method, path }, timeout.signal.aborted));
       if (timeout.signal.aborted) {
         throw new BffError("upstream_timeout", "The API did not answer in time.", { cause: error });
       }
@@ -129,6 +131,7 @@ export function apiProxyRoutes({ config, sessions, fetch }: BffServices): Hono {
       // The timeout covers the wait for the answer's headers; the body then streams at its own pace.
       clearTimeout(timer);
     }
+    flow.record(session.sid, (steps) => steps.apiCall(method, incoming, upstream.status, started));
 
     // Through Hono's context, so that cookies the BFF set during this request
     // (a refreshed session) are sent along with the API's own headers.

@@ -16,7 +16,15 @@ import type { BffServices } from "../services.ts";
 /** A logout token's jti is remembered a little longer than such a token is accepted. */
 const TOKEN_ID_MEMORY_MS = 10 * 60 * 1000;
 
-export function backchannelLogoutRoutes({ config, oidc, store, logger, fetch, now }: BffServices): Hono {
+export function backchannelLogoutRoutes({
+  config,
+  oidc,
+  store,
+  logger,
+  fetch,
+  now,
+  flow,
+}: BffServices): Hono {
   const routes = new Hono();
   const verifier = createLogoutTokenVerifier({
     signer: () => oidc.signer(),
@@ -47,7 +55,9 @@ export function backchannelLogoutRoutes({ config, oidc, store, logger, fetch, no
         error instanceof InvalidLogoutToken ? error.message : "The logout token could not be verified.",
       );
     }
+    const named = { sub: claims.sub, idpSid: claims.sid };
     if (!(await store.claimTokenId(claims.jti, now() + TOKEN_ID_MEMORY_MS))) {
+      flow.recordFor(named, (steps) => steps.backchannelLogout(token, "refused: already used"));
       return refuse("This logout token was already used.");
     }
 
@@ -58,6 +68,8 @@ export function backchannelLogoutRoutes({ config, oidc, store, logger, fetch, no
     logger.info(
       `back-channel logout: ended ${claims.sid ? "one IdP session" : "every session of one person"}`,
     );
+    const ended = claims.sid ? "ended this IdP session's sessions" : "ended every session of this person";
+    flow.recordFor(named, (steps) => steps.backchannelLogout(token, ended));
     c.header("cache-control", "no-store");
     return c.body(null, 200);
   });

@@ -10,6 +10,7 @@
 import { BFF_ROUTES } from "@oidc-bff/shared";
 import { Hono } from "hono";
 
+import type { ResolvedBffConfig } from "../config.ts";
 import { BffError } from "../errors.ts";
 import { AuthorizationDenied, INTERACTION_REQUIRED } from "../oidc/client.ts";
 import type { BffServices } from "../services.ts";
@@ -21,27 +22,30 @@ import { safeReturnTo } from "./return-to.ts";
 const PROMPTS = new Set(["login", "consent", "none"]);
 
 /**
- * The scopes of this login: the configured ones, or a subset a page asked for
- * (`?scope=openid contacts:read`). Never more than configured: the SPA cannot
- * widen what the BFF may hold.
+ * The scopes of this login. A first login asks for the configured `scopes`. A
+ * page may add some of the `additionalScopes` (`?scope=contacts:write`):
+ * incremental authorization. The new login asks for what the current session
+ * already holds plus those, so allowing editing never loses read access.
+ * Anything else is refused: the SPA cannot widen what the BFF may hold.
  */
-function requestedScopes(asked: string | undefined, configured: string[]): string[] {
-  if (asked === undefined || asked.trim() === "") return configured;
-  const scopes = [...new Set(asked.split(" ").filter(Boolean))];
-  const unknown = scopes.filter((scope) => !configured.includes(scope));
+function requestedScopes(asked: string | undefined, config: ResolvedBffConfig, held: string[]): string[] {
+  const added = [...new Set((asked ?? "").split(" ").filter(Boolean))];
+  const offered = new Set([...config.scopes, ...config.additionalScopes]);
+  const unknown = added.filter((scope) => !offered.has(scope));
   if (unknown.length > 0) {
     throw new BffError("invalid_request", `These scopes are not available: ${unknown.join(", ")}.`);
   }
-  return scopes.includes("openid") ? scopes : ["openid", ...scopes];
+  return [...new Set([...config.scopes, ...held.filter((scope) => offered.has(scope)), ...added])];
 }
 
 export function loginRoutes(services: BffServices): Hono {
-  const { config, oidc, logins, sessions, now } = services;
+  const { config, oidc, logins, sessions, now, flow } = services;
   const routes = new Hono();
 
   routes.get(BFF_ROUTES.login, async (c) => {
     const returnTo = safeReturnTo(c.req.query("returnTo"));
-    const scopes = requestedScopes(c.req.query("scope"), config.scopes);
+    const current = await sessions.current(c);
+    const scopes = requestedScopes(c.req.query("scope"), config, current?.tokens.scopes ?? []);
     const prompt = c.req.query("prompt");
     if (prompt !== undefined && !PROMPTS.has(prompt)) {
       throw new BffError("invalid_request", `prompt must be one of: ${[...PROMPTS].join(", ")}.`);
@@ -61,6 +65,7 @@ export function loginRoutes(services: BffServices): Hono {
         ...(prompt ? { prompt } : {}),
       },
     ]);
+    flow.record({ login: request.state }, (steps) => steps.authorizationRequest(request.url, { returnTo }));
     c.header("cache-control", "no-store");
     return c.redirect(request.url.href, 302);
   });
@@ -84,6 +89,8 @@ export function loginRoutes(services: BffServices): Hono {
       c,
       pending.filter((candidate) => candidate !== login),
     );
+    const flowKey = { login: login.state };
+    flow.record(flowKey, (steps) => steps.callbackReceived(callbackUrl));
 
     let tokens: Awaited<ReturnType<typeof oidc.redeemCode>>;
     try {
@@ -108,36 +115,44 @@ export function loginRoutes(services: BffServices): Hono {
       }
       throw error;
     }
+    flow.record(flowKey, (steps) => steps.codeExchange(callbackUrl, login.codeVerifier, tokens));
 
     const idTokenClaims = tokens.idTokenClaims;
     if (!idTokenClaims || typeof idTokenClaims.sub !== "string") {
       throw new BffError("login_failed", "The identity provider sent no valid ID token.");
     }
     const userinfo = await oidc.userinfo(tokens.accessToken, idTokenClaims.sub);
+    flow.record(flowKey, (steps) => steps.userinfo(userinfo, idTokenClaims));
 
     let kept = sessionTokens(tokens);
-    if (config.resource) {
-      // The API's own token: a refresh with `resource` (docs/decisions/002).
+    if (config.resource || config.apiScopes.length > 0) {
+      // The API's own token: a refresh with `resource` (docs/decisions/002), or with the
+      // API's scopes at Entra (docs/decisions/010). With Auth0's `audience` it came already.
       if (!kept.refreshToken) {
         throw new BffError(
           "login_failed",
           "The identity provider issued no refresh token, which is needed to obtain the API's token. Is offline_access granted?",
         );
       }
-      kept = sessionTokens(await oidc.refresh(kept.refreshToken, idTokenClaims.sub), kept);
+      flow.record(flowKey, (steps) => steps.refreshRequest(kept.refreshToken, "resource"));
+      const forApi = await oidc.refresh(kept.refreshToken, idTokenClaims.sub);
+      flow.record(flowKey, (steps) => steps.refreshResponse(forApi));
+      kept = sessionTokens(forApi, kept);
     }
 
     // A login in a browser that still has a session (another person, or the same one again)
     // ends the old one: a copy of its cookie must not stay usable.
     const previous = await sessions.current(c);
     if (previous) await sessions.end(c, previous);
-    await sessions.start(c, {
+    const session = await sessions.start(c, {
       tokens: kept,
       sub: idTokenClaims.sub,
       ...(typeof idTokenClaims.sid === "string" ? { idpSid: idTokenClaims.sid } : {}),
       // Compared with the ID token actually kept (the refresh may have brought a fuller one).
       userinfo: userinfoBeyond(userinfo, jwtPayload(kept.idToken)),
     });
+    flow.beginSession(flowKey, session);
+    flow.record(session.sid, (steps) => steps.sessionStarted(login.returnTo));
     return c.redirect(login.returnTo, 302);
   });
 

@@ -17,7 +17,7 @@ import type { BffServices } from "../services.ts";
 
 export const END_SESSION_ROUTE = "/bff/logout/end-session";
 
-export function logoutRoutes({ config, oidc, sessions, tickets, logger }: BffServices): Hono {
+export function logoutRoutes({ config, oidc, sessions, tickets, logger, flow }: BffServices): Hono {
   const routes = new Hono();
 
   routes.post(BFF_ROUTES.logout, requireSameOriginScript(config.ownOrigin), async (c) => {
@@ -25,18 +25,23 @@ export function logoutRoutes({ config, oidc, sessions, tickets, logger }: BffSer
     const session = await sessions.require(c);
     // First end it here: whatever happens at the IdP next, this session is over.
     await sessions.end(c, session);
+    flow.record(session.sid, (steps) => steps.logoutRequested());
 
     const refreshToken = session.tokens.refreshToken;
     if (refreshToken) {
       try {
         await oidc.revoke(refreshToken);
+        flow.record(session.sid, (steps) => steps.revocation(refreshToken, "revoked"));
       } catch (error) {
+        flow.record(session.sid, (steps) => steps.revocation(refreshToken, "failed"));
         // The session is already over for the BFF; the token expires on its own at the IdP.
         logger.warn(`logout: could not revoke the refresh token: ${describeError(error)}`);
       }
     }
 
     const ticket = await tickets.issue(session.tokens.idToken, config.postLogoutRedirectUri);
+    flow.link({ ticket }, session.sid);
+    flow.record(session.sid, (steps) => steps.logoutAnswer());
     return c.json({ redirectTo: `${END_SESSION_ROUTE}?ticket=${encodeURIComponent(ticket)}` });
   });
 
@@ -48,9 +53,18 @@ export function logoutRoutes({ config, oidc, sessions, tickets, logger }: BffSer
     let endSession: URL | undefined;
     try {
       endSession = await oidc.endSessionUrl(ticket.idToken, ticket.postLogoutRedirectUri);
+      if (!endSession) {
+        // Google and others publish no end_session_endpoint: the BFF session is over, the
+        // provider's own session is not, and the next login may skip its password page.
+        logger.info(
+          "logout: the provider has no end_session_endpoint; the BFF session ended, the provider's session stays open",
+        );
+      }
     } catch (error) {
       logger.warn(`logout: the IdP's end-session endpoint is unknown: ${describeError(error)}`);
     }
+    const ticketKey = { ticket: c.req.query("ticket") ?? "" };
+    flow.record(ticketKey, (steps) => steps.endSessionRedirect(endSession, ticket.postLogoutRedirectUri));
     return c.redirect(endSession?.href ?? ticket.postLogoutRedirectUri, 302);
   });
 

@@ -5,6 +5,7 @@
 import { type AuthenticatedSession, BFF_ROUTES, type ClaimSource, type SessionView } from "@oidc-bff/shared";
 import { Hono } from "hono";
 
+import type { MapUserClaims } from "../config.ts";
 import type { BffServices } from "../services.ts";
 import { absoluteExpiry, idTokenClaims, type SessionData, type SessionLifetimes } from "../session/data.ts";
 
@@ -26,7 +27,11 @@ const USER_CLAIMS = [
  */
 const PROTOCOL_CLAIMS = new Set(["nonce", "at_hash", "c_hash", "s_hash", "sid"]);
 
-export function sessionView(session: SessionData, lifetimes: SessionLifetimes): AuthenticatedSession {
+export function sessionView(
+  session: SessionData,
+  lifetimes: SessionLifetimes,
+  mapUserClaims?: MapUserClaims,
+): AuthenticatedSession {
   const claims = idTokenClaims(session);
   const user: AuthenticatedSession["user"] = { sub: session.sub };
   const claimSources: Record<string, ClaimSource> = { sub: "id_token" };
@@ -37,6 +42,15 @@ export function sessionView(session: SessionData, lifetimes: SessionLifetimes): 
     if (value === undefined) continue;
     user[claim] = value;
     claimSources[claim] = fromUserinfo === undefined ? "id_token" : "userinfo";
+  }
+  if (mapUserClaims) {
+    const mapped = mapUserClaims({ idToken: claims, userinfo: session.userinfo });
+    for (const [claim, value] of Object.entries(mapped)) {
+      // `sub` is the BFF's own answer to "who is this": no hook may change it.
+      if (claim === "sub" || value === undefined) continue;
+      user[claim] = value;
+      claimSources[claim] = "mapped";
+    }
   }
   return {
     authenticated: true,
@@ -62,7 +76,9 @@ export function sessionRoutes({ config, sessions }: BffServices): Hono {
     // Personal data: no cache, shared or private, may keep it.
     c.header("cache-control", "no-store");
     const session = await sessions.current(c);
-    const view: SessionView = session ? sessionView(session, lifetimes) : { authenticated: false };
+    const view: SessionView = session
+      ? sessionView(session, lifetimes, config.mapUserClaims)
+      : { authenticated: false };
     return c.json(view);
   });
 

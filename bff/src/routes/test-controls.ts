@@ -8,7 +8,10 @@
  *                                      next API call makes a real refresh at the IdP.
  * POST /bff/test/revoke-refresh-token  the BFF revokes its own refresh token at the
  *                                      IdP (RFC 7009) and expires the access token:
- *                                      the next API call meets a real invalid_grant.
+ *                                      the next API call meets a real invalid_grant
+ *                                      (or finds the session already ended, when the
+ *                                      IdP announces the revoked grant by back-channel
+ *                                      logout, as ours does).
  *
  * Both act only on the caller's own session, with the same anti-CSRF rule as
  * every state-changing route: a page on another site cannot reach them.
@@ -31,7 +34,10 @@ export function testControlRoutes({ config, oidc, sessions, logger, now }: BffSe
   routes.post(TEST_CONTROL_ROUTES.expireAccessToken, sameOrigin, async (c) => {
     c.header("cache-control", "no-store");
     const session = await sessions.require(c);
-    await sessions.overwrite(c, { ...session, tokens: { ...session.tokens, accessTokenExpiresAt: now() - 1000 } });
+    await sessions.overwrite(c, {
+      ...session,
+      tokens: { ...session.tokens, accessTokenExpiresAt: now() - 1000 },
+    });
     logger.warn("test controls: the access token of a session was marked expired");
     return c.body(null, 204);
   });
@@ -42,7 +48,10 @@ export function testControlRoutes({ config, oidc, sessions, logger, now }: BffSe
     const { refreshToken } = session.tokens;
     if (!refreshToken) throw new BffError("invalid_request", "This session holds no refresh token.");
     await oidc.revoke(refreshToken);
-    await sessions.overwrite(c, { ...session, tokens: { ...session.tokens, accessTokenExpiresAt: now() - 1000 } });
+    await sessions.overwrite(c, {
+      ...session,
+      tokens: { ...session.tokens, accessTokenExpiresAt: now() - 1000 },
+    });
     logger.warn("test controls: the refresh token of a session was revoked at the IdP");
     return c.body(null, 204);
   });

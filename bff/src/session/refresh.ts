@@ -20,8 +20,8 @@ import type { SessionStore } from "./store.ts";
  *    request that still carries the old cookie (sent before the browser stored
  *    the new one) gets the new tokens instead of replaying R.
  *
- * The key is a SHA-256 of R and the outcome is sealed, so the store never
- * holds a usable token.
+ * The key is a SHA-256 of R and the session's version (see keyOf) and the
+ * outcome is sealed, so the store never holds a usable token.
  */
 export interface RefreshResult {
   tokens: SessionTokens;
@@ -31,9 +31,19 @@ export interface RefreshResult {
 
 export type DoRefresh = (refreshToken: string) => Promise<Omit<RefreshResult, "version">>;
 
+/** How a caller got tokens it did not refresh itself: "joined" a refresh in flight here, or took a "stored" outcome. */
+export type SharedRefresh = "joined" | "stored";
+
 export interface Refresher {
-  /** Refreshes `session`'s tokens, sharing the work with every concurrent caller holding the same refresh token. */
-  refresh(session: SessionData, doRefresh: DoRefresh): Promise<RefreshResult>;
+  /**
+   * Refreshes `session`'s tokens, sharing the work with every concurrent caller holding the same
+   * refresh token. `onShared` hears when this caller used someone else's refresh (the flow inspector).
+   */
+  refresh(
+    session: SessionData,
+    doRefresh: DoRefresh,
+    onShared?: (how: SharedRefresh) => void,
+  ): Promise<RefreshResult>;
   /**
    * The newer tokens that replaced this session's, if a refresh already
    * happened (within the outcome's memory). Used before re-sealing an old
@@ -56,7 +66,13 @@ const POLL_INTERVAL_MS = 20;
 
 type Outcome = { ok: true; result: RefreshResult } | { ok: false; message: string };
 
-const keyOf = (refreshToken: string) => createHash("sha256").update(refreshToken).digest("base64url");
+/**
+ * The refresh's key: the token and the session version it belongs to. With rotation each token
+ * belongs to one version anyway; a provider that never rotates (Google, Entra) keeps one token
+ * for every version, and without the version the next refresh would find the last one's outcome.
+ */
+const keyOf = (refreshToken: string, version: number) =>
+  createHash("sha256").update(`${version}:${refreshToken}`).digest("base64url");
 
 export function createRefresher(options: {
   store: SessionStore;
@@ -123,20 +139,27 @@ export function createRefresher(options: {
     async newer(session) {
       const refreshToken = session.tokens.refreshToken;
       if (refreshToken === undefined) return undefined;
-      const stored = await store.refreshOutcome(keyOf(refreshToken));
+      const stored = await store.refreshOutcome(keyOf(refreshToken, session.version));
       if (stored === undefined) return undefined;
       const unsealed = await sealer.unseal<Outcome>("refresh-outcome", stored);
       if (!unsealed.ok || !unsealed.value.ok) return undefined;
       return unsealed.value.result.version > session.version ? unsealed.value.result : undefined;
     },
 
-    refresh(session, doRefresh) {
+    refresh(session, doRefresh, onShared) {
       const refreshToken = session.tokens.refreshToken;
       if (refreshToken === undefined) throw new Error("refresh called on a session without a refresh token");
-      const key = keyOf(refreshToken);
+      const key = keyOf(refreshToken, session.version);
       const running = inFlight.get(key);
-      if (running) return running;
-      const started = shared(session, refreshToken, key, doRefresh)
+      if (running) {
+        onShared?.("joined");
+        return running;
+      }
+      let refreshedHere = false;
+      const started = shared(session, refreshToken, key, (token) => {
+        refreshedHere = true;
+        return doRefresh(token);
+      })
         .catch((error: unknown) => {
           if (error instanceof BffError) throw error;
           // The store itself failed (Redis down): say so, keep the session.
@@ -146,7 +169,12 @@ export function createRefresher(options: {
         })
         .finally(() => inFlight.delete(key));
       inFlight.set(key, started);
-      return started;
+      if (!onShared) return started;
+      // An outcome this call did not produce came from the store: another process, or an earlier request.
+      return started.then((result) => {
+        if (!refreshedHere) onShared("stored");
+        return result;
+      });
     },
   };
 }

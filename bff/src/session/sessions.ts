@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { Context } from "hono";
 
 import { BffError } from "../errors.ts";
+import { disabledFlowLog, type FlowLog } from "../inspector/flow-log.ts";
 import { type BffLogger, describeError } from "../logger.ts";
 import type { OidcClient, TokenSet } from "../oidc/client.ts";
 import {
@@ -44,6 +45,8 @@ export interface Sessions {
   ): Promise<SessionData>;
   /** Ends the session: recorded as ended in the store (so a replayed cookie is refused), cookie deleted. */
   end(c: Context, session: SessionData): Promise<void>;
+  /** Writes the session as given. Only the test controls use it (routes/test-controls.ts). */
+  overwrite(c: Context, session: SessionData): Promise<void>;
 }
 
 export interface SessionsOptions {
@@ -55,6 +58,8 @@ export interface SessionsOptions {
   refreshLeewaySeconds: number;
   logger: BffLogger;
   now: () => number;
+  /** Where refreshes are recorded for the flow inspector. Default: nowhere. */
+  flow?: FlowLog;
 }
 
 /** Tokens to keep from a token response; a response without a new refresh token keeps the old one. */
@@ -85,6 +90,7 @@ async function fromStore<T>(operation: Promise<T>): Promise<T> {
 
 export function createSessions(options: SessionsOptions): Sessions {
   const { refresher, oidc, lifetimes, logger, now } = options;
+  const flow = options.flow ?? disabledFlowLog;
   const cookie = {
     ...options.cookie,
     /** Writes the session, turning "too large for cookies" into a readable refusal. */
@@ -168,20 +174,28 @@ export function createSessions(options: SessionsOptions): Sessions {
 
       let result: Awaited<ReturnType<Refresher["refresh"]>>;
       try {
-        result = await refresher.refresh(session, async (refreshToken) => {
-          const tokens = await oidc.refresh(refreshToken, session.sub);
-          // One line per token request: with single flight, one per session and expiry, whatever the load.
-          logger.info(`session ${session.sid.slice(0, 8)}: tokens refreshed`);
-          return { tokens: sessionTokens(tokens, session.tokens) };
-        });
+        result = await refresher.refresh(
+          session,
+          async (refreshToken) => {
+            flow.record(session.sid, (steps) => steps.refreshRequest(refreshToken, "expiring"));
+            const tokens = await oidc.refresh(refreshToken, session.sub);
+            flow.record(session.sid, (steps) => steps.refreshResponse(tokens));
+            // One line per token request: with single flight, one per session and expiry, whatever the load.
+            logger.info(`session ${session.sid.slice(0, 8)}: tokens refreshed`);
+            return { tokens: sessionTokens(tokens, session.tokens) };
+          },
+          (how) => flow.record(session.sid, (steps) => steps.refreshShared(how)),
+        );
       } catch (error) {
         if (error instanceof BffError && RETRYABLE.has(error.code)) {
           // The IdP or the store is down for now: the session stays; the answer is a 503 with Retry-After.
+          flow.record(session.sid, (steps) => steps.refreshFailed(error, false));
           throw error;
         }
         // Refused (invalid_grant), or an answer that failed validation: the refresh token may be
         // spent, and trying it again would make the IdP revoke the grant. The session is over.
         logger.info(`session ${session.sid.slice(0, 8)} ended: refresh failed (${describeError(error)})`);
+        flow.record(session.sid, (steps) => steps.refreshFailed(error, true));
         await store.markEnded(session.sid, absoluteExpiry(session, lifetimes));
         cookie.clear(c);
         throw new BffError("session_expired", "Your session has ended. Please log in again.", {
@@ -217,6 +231,10 @@ export function createSessions(options: SessionsOptions): Sessions {
     async end(c, session) {
       await store.markEnded(session.sid, absoluteExpiry(session, lifetimes));
       cookie.clear(c);
+    },
+
+    async overwrite(c, session) {
+      await cookie.write(c, session);
     },
   };
 }

@@ -1,10 +1,11 @@
+import { isUnauthenticated } from "@oidc-bff/client";
+import { useLogout, useSession } from "@oidc-bff/client/react-query";
 import { useEffect, useRef } from "react";
 import { NavLink, Outlet, useLocation } from "react-router";
 import { ErrorAlert } from "../components/error-alert.tsx";
+import { InspectorNavLink } from "../features/inspector/inspector-nav-link.tsx";
 import { useLogin } from "../hooks/use-login.ts";
-import { useLogout } from "../hooks/use-logout.ts";
-import { useSession } from "../hooks/use-session.ts";
-import { describeError, isUnauthenticated } from "../lib/errors.ts";
+import { describeError } from "../lib/errors.ts";
 import { displayName } from "../lib/session.ts";
 
 export function Layout() {
@@ -45,6 +46,7 @@ export function Layout() {
               <li>
                 <NavLink to="/session">Session</NavLink>
               </li>
+              <InspectorNavLink />
             </ul>
           </nav>
           <SessionControls />

@@ -2,6 +2,7 @@ import { createBrowserRouter } from "react-router";
 import { ContactsPage } from "../features/contacts/contacts-page.tsx";
 import { NotFoundPage, RouteErrorPage } from "../features/errors/error-pages.tsx";
 import { HomePage } from "../features/home/home-page.tsx";
+import { InspectorPage } from "../features/inspector/inspector-page.tsx";
 import { SessionPage } from "../features/session/session-page.tsx";
 import { Layout } from "./layout.tsx";
 
@@ -19,6 +20,7 @@ export function createRouter() {
             { index: true, element: <HomePage /> },
             { path: "contacts", element: <ContactsPage /> },
             { path: "session", element: <SessionPage /> },
+            { path: "inspector", element: <InspectorPage /> },
             { path: "*", element: <NotFoundPage /> },
           ],
         },

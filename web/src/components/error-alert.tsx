@@ -1,4 +1,5 @@
 import type { ErrorView } from "../lib/errors.ts";
+import { ConsentAlert } from "./consent-alert.tsx";
 import { LoginAlert } from "./login-alert.tsx";
 
 interface ErrorAlertProps {
@@ -10,6 +11,7 @@ interface ErrorAlertProps {
 /** Says what went wrong in words a person can act on, with the one action that can help. */
 export function ErrorAlert({ view, onRetry }: ErrorAlertProps) {
   if (view.kind === "login") return <LoginAlert message={view.message} action={view.action} />;
+  if (view.kind === "consent") return <ConsentAlert view={view} />;
   return (
     <div role="alert" className="alert alert-error">
       <p className="alert-title">{view.message}</p>

@@ -1,12 +1,10 @@
-import { useLocation } from "react-router";
-import { loginUrl } from "../lib/bff-client.ts";
-import { pathWithSearch } from "../lib/session.ts";
+import { useBffClient } from "@oidc-bff/client/react-query";
 
 /**
  * Starts a login that comes back to the page the person is on. A full page
  * navigation, not a fetch: the BFF answers with a redirect to the IdP.
  */
 export function useLogin(): () => void {
-  const location = useLocation();
-  return () => window.location.assign(loginUrl(pathWithSearch(location)));
+  const bff = useBffClient();
+  return () => bff.login();
 }

@@ -1,7 +1,7 @@
+import { BffError, genericProblem } from "@oidc-bff/client";
 import type { Problem } from "@oidc-bff/shared";
 import { describe, expect, it } from "vitest";
-import { BffError, genericProblem } from "./bff-client.ts";
-import { describeError, fieldErrorsFrom, isUnauthenticated, shouldRetry } from "./errors.ts";
+import { describeError, fieldErrorsFrom, shouldRetry } from "./errors.ts";
 
 function bffError(status: number, code: Problem["code"], title = "Title", detail?: string): BffError {
   const problem: Problem = { type: "about:blank", title, status, code };
@@ -27,6 +27,19 @@ describe("describeError", () => {
 
   it("explains a missing scope instead of offering a retry that cannot help", () => {
     expect(describeError(bffError(403, "insufficient_scope")).kind).toBe("forbidden");
+  });
+
+  it("offers to allow a scope the API names, when the app knows how to say what it is for", () => {
+    const error = bffError(403, "insufficient_scope");
+    error.problem.scope = "contacts:write";
+    expect(describeError(error)).toMatchObject({
+      kind: "consent",
+      message: "Editing your contacts needs your permission.",
+      action: "Allow editing",
+      scope: "contacts:write",
+    });
+    error.problem.scope = "contacts:admin";
+    expect(describeError(error).kind).toBe("forbidden");
   });
 
   it("shows the problem's title and detail for an upstream failure, with a retry", () => {
@@ -57,14 +70,6 @@ describe("shouldRetry", () => {
     expect(shouldRetry(0, bffError(502, "upstream_unreachable"))).toBe(true);
     expect(shouldRetry(1, new TypeError("fetch failed"))).toBe(true);
     expect(shouldRetry(2, new TypeError("fetch failed"))).toBe(false);
-  });
-});
-
-describe("isUnauthenticated", () => {
-  it("is true for a 401 only", () => {
-    expect(isUnauthenticated(bffError(401, "not_authenticated"))).toBe(true);
-    expect(isUnauthenticated(bffError(403, "csrf_check_failed"))).toBe(false);
-    expect(isUnauthenticated(new Error("x"))).toBe(false);
   });
 });
 

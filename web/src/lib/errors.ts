@@ -2,15 +2,26 @@
  * What a page says and offers when a call fails. Decided from the problem's
  * `code` and status, never from its human-readable title.
  */
-import { BffError } from "./bff-client.ts";
+import { BffError } from "@oidc-bff/client";
 
 export type ErrorView =
   /** The BFF has no usable session: the only way forward is a new login. */
   | { kind: "login"; message: string; action: "Log in again" }
+  /** Logged in, but the session lacks a scope the person can allow (incremental authorization). */
+  | { kind: "consent"; message: string; detail: string; action: string; scope: string }
   /** Logged in, but the grant lacks a scope: retrying cannot help. */
   | { kind: "forbidden"; message: string; detail?: string }
   /** Anything else (API down or slow, a network failure): worth another try. */
   | { kind: "retry"; message: string; detail?: string; action: "Try again" };
+
+/** Scopes the BFF offers to add later (its `additionalScopes`), in words. */
+const PERMISSIONS: Record<string, { what: string; verb: string; action: string }> = {
+  "contacts:write": {
+    what: "Editing your contacts",
+    verb: "add or delete contacts",
+    action: "Allow editing",
+  },
+};
 
 export function describeError(error: unknown): ErrorView {
   if (!(error instanceof BffError)) {
@@ -26,6 +37,17 @@ export function describeError(error: unknown): ErrorView {
     return { kind: "login", message, action: "Log in again" };
   }
   if (error.status === 403 && error.code === "insufficient_scope") {
+    const scope = error.problem.scope;
+    const permission = scope ? PERMISSIONS[scope] : undefined;
+    if (scope && permission) {
+      return {
+        kind: "consent",
+        message: `${permission.what} needs your permission.`,
+        detail: `You allowed this app to read your contacts. To ${permission.verb}, allow it once at the sign-in service; you come back to this page.`,
+        action: permission.action,
+        scope,
+      };
+    }
     return {
       kind: "forbidden",
       message: "You are logged in, but this session was not granted access to your contacts.",
@@ -46,11 +68,6 @@ export function describeError(error: unknown): ErrorView {
 export function shouldRetry(failureCount: number, error: unknown): boolean {
   if (error instanceof BffError && error.status >= 400 && error.status < 500) return false;
   return failureCount < 2;
-}
-
-/** True when the answer means the BFF session is gone, so the session view is stale. */
-export function isUnauthenticated(error: unknown): boolean {
-  return error instanceof BffError && error.status === 401;
 }
 
 /** Per-field messages from a refused request body (`invalid_request` with `errors`), if the server sent any. */

@@ -1,17 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { displayName, pageTitle, pathWithSearch } from "./session.ts";
+import { displayName, pageTitle } from "./session.ts";
 
 describe("displayName", () => {
   it("greets by name, else by subject", () => {
     expect(displayName({ sub: "user-alice", name: "Alice Liddell" })).toBe("Alice Liddell");
     expect(displayName({ sub: "user-alice" })).toBe("user-alice");
     expect(displayName({ sub: "user-alice", name: "  " })).toBe("user-alice");
-  });
-});
-
-describe("pathWithSearch", () => {
-  it("keeps the path and the query, which is what login returns to", () => {
-    expect(pathWithSearch({ pathname: "/contacts", search: "?group=family" })).toBe("/contacts?group=family");
   });
 });
 

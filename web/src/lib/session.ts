@@ -6,11 +6,6 @@ export function displayName(user: SessionUser): string {
   return name !== "" ? name : user.sub;
 }
 
-/** The part of a location "Log in" comes back to: path and query, never the origin. */
-export function pathWithSearch(location: { pathname: string; search: string }): string {
-  return `${location.pathname}${location.search}`;
-}
-
 /** `document.title` for a page. */
 export function pageTitle(page: string): string {
   return `${page} · OIDC BFF`;

@@ -1,27 +1,35 @@
+import { apiMutation, apiQuery, apiQueryKey, useBffClient } from "@oidc-bff/client/react-query";
+import type { Contact, NewContact } from "@oidc-bff/shared";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { addContact, deleteContact, listContacts } from "../../lib/bff-client.ts";
 
-export const CONTACTS_QUERY_KEY = ["contacts"] as const;
+const CONTACTS = "/api/contacts";
 
 /** The person's contacts, fetched only once the session is known to exist. */
 export function useContacts(enabled: boolean) {
-  return useQuery({ queryKey: CONTACTS_QUERY_KEY, queryFn: listContacts, enabled });
+  return useQuery({ ...apiQuery<Contact[]>(useBffClient(), CONTACTS), enabled });
 }
 
 export function useAddContact() {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: addContact,
+    mutationFn: apiMutation<NewContact, Contact>(useBffClient(), (contact) => ({
+      method: "POST",
+      path: CONTACTS,
+      body: contact,
+    })),
     // Returning the promise keeps the mutation pending until the list shows the new contact.
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: CONTACTS_QUERY_KEY }),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: apiQueryKey(CONTACTS) }),
   });
 }
 
 export function useDeleteContact() {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: deleteContact,
+    mutationFn: apiMutation<string, void>(useBffClient(), (id) => ({
+      method: "DELETE",
+      path: `${CONTACTS}/${encodeURIComponent(id)}`,
+    })),
     // Also after a failure: a 404 means it is already gone, and the list should say so.
-    onSettled: () => queryClient.invalidateQueries({ queryKey: CONTACTS_QUERY_KEY }),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: apiQueryKey(CONTACTS) }),
   });
 }

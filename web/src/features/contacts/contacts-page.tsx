@@ -1,8 +1,8 @@
+import { useSession } from "@oidc-bff/client/react-query";
 import { ErrorAlert } from "../../components/error-alert.tsx";
 import { Loading } from "../../components/loading.tsx";
 import { LoginAlert } from "../../components/login-alert.tsx";
 import { useDocumentTitle } from "../../hooks/use-document-title.ts";
-import { useSession } from "../../hooks/use-session.ts";
 import { describeError } from "../../lib/errors.ts";
 import { useContacts } from "./api.ts";
 import { ContactForm } from "./contact-form.tsx";

@@ -1,7 +1,7 @@
+import { useSession } from "@oidc-bff/client/react-query";
 import { ErrorAlert } from "../../components/error-alert.tsx";
 import { Loading } from "../../components/loading.tsx";
 import { useDocumentTitle } from "../../hooks/use-document-title.ts";
-import { useSession } from "../../hooks/use-session.ts";
 import { describeError } from "../../lib/errors.ts";
 import { displayName } from "../../lib/session.ts";
 

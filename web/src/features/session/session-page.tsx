@@ -1,9 +1,9 @@
+import { useSession } from "@oidc-bff/client/react-query";
 import type { AuthenticatedSession } from "@oidc-bff/shared";
 import { ErrorAlert } from "../../components/error-alert.tsx";
 import { Loading } from "../../components/loading.tsx";
 import { LoginAlert } from "../../components/login-alert.tsx";
 import { useDocumentTitle } from "../../hooks/use-document-title.ts";
-import { useSession } from "../../hooks/use-session.ts";
 import { claimRows } from "../../lib/claims.ts";
 import { describeError } from "../../lib/errors.ts";
 import { parseIsoDate } from "../../lib/format.ts";
@@ -74,7 +74,11 @@ function SessionDetails({ session }: { session: AuthenticatedSession }) {
   );
 }
 
-const SOURCE_LABELS = { id_token: "ID token", userinfo: "UserInfo endpoint" } as const;
+const SOURCE_LABELS = {
+  id_token: "ID token",
+  userinfo: "UserInfo endpoint",
+  mapped: "mapped by the BFF",
+} as const;
 
 /** Who the person is, and where the BFF learned each fact (OpenID Connect Core §5.3). */
 function ProfileTable({ session }: { session: AuthenticatedSession }) {
