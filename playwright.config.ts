@@ -6,7 +6,7 @@ import { E2E_BASE_URL } from "./e2e/fixtures/system.ts";
 // suite by e2e/serve.ts on a fresh data directory, and driven through real Chromium.
 export default defineConfig({
   projects: [
-    // Logs each user in once and saves the browser state (e2e/.auth/<user>.json).
+    // Logs each user in once and saves the browser state (.auth/<user>.json).
     { name: "setup", testDir: "./e2e/setup", testMatch: /\.setup\.ts$/ },
     { name: "chromium", testDir: "./e2e/tests", dependencies: ["setup"] },
   ],

@@ -104,7 +104,8 @@ export function systemEnvironment(
       BFF_POST_LOGOUT_REDIRECT_URI: `${publicOrigin}/`,
       BFF_API_BASE_URL: ADDRESSES.api,
       // Only what the SPA calls; anything else is answered by the BFF (404 / 405) and never reaches the API.
-      BFF_API_ROUTES: "GET POST /contacts, GET DELETE /contacts/*, GET /me",
+      BFF_API_ROUTES:
+        "GET /contacts, POST /contacts contacts:write, GET /contacts/*, DELETE /contacts/* contacts:write, GET /me",
       BFF_RESOURCE: ADDRESSES.api,
       // Read access at the first login; editing is asked for when the person first needs it.
       BFF_SCOPES: "openid profile email offline_access contacts:read",

@@ -1,7 +1,7 @@
 /**
  * Keeps docs/reuse.md honest: writes every snippet it marks with
  * `<!-- file: path -->` to that path, then runs the Playwright test the
- * walkthrough ends with. The test starts the IdP, the walkthrough's API, its
+ * walkthrough ends with, after typechecking them. The test starts the IdP, the walkthrough's API, its
  * server with the BFF mounted and Vite, then logs in through real Chromium.
  *
  *   node scripts/walkthrough.ts     (pnpm test:walkthrough)
@@ -49,6 +49,10 @@ console.log(`walkthrough: wrote ${snippets.length - 1} files from docs/reuse.md 
 
 // A fresh IdP store each run, so the first login meets the consent page as a new user would.
 rmSync(path.join(ROOT, ".data", "my-app"), { recursive: true, force: true });
+
+// The snippets must typecheck as they are printed.
+const tsc = spawnSync(path.join(ROOT, "node_modules", ".bin", "tsc"), ["-p", APP], { stdio: "inherit" });
+if (tsc.status !== 0) fail("the snippets in docs/reuse.md do not typecheck (tsc -p examples/my-app)");
 
 const bin = path.join(APP, "node_modules", ".bin");
 const run = spawnSync(path.join(bin, "playwright"), ["test"], {

@@ -103,10 +103,10 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
     config,
     oidc,
     store,
-    logins: createLoginTransactions(sealer, now),
+    logins: createLoginTransactions(sealer, now, config.cookieNames.login),
     tickets: createLogoutTickets(sealer, now),
     sessions: createSessions({
-      cookie: createSessionCookie(sealer, lifetimes, now),
+      cookie: createSessionCookie(sealer, lifetimes, now, config.cookieNames.session),
       store,
       refresher: createRefresher({ store, sealer }),
       oidc,

@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { BFF_ROUTES } from "@oidc-bff/shared";
 
 import { BffError } from "./errors.ts";
+import { LOGIN_COOKIE, SESSION_COOKIE } from "./session/cookies.ts";
+
+const DEFAULT_COOKIE_NAMES = { session: SESSION_COOKIE, login: LOGIN_COOKIE };
 
 export type BffMode = "development" | "test" | "production";
 
@@ -22,6 +25,13 @@ export interface BffConfig {
   apiBaseUrl: string;
   /** Secrets sealing the cookies, each at least 32 characters. The first seals; all unseal (rotation). */
   cookieSecrets: string[];
+  /**
+   * Names of the BFF's cookies. Default `__Host-bff-session` and `__Host-bff-login`.
+   * Change them when two BFFs share a host name (cookies ignore ports: two apps on
+   * localhost:3000 and localhost:3001 would overwrite each other's). Each must keep
+   * the `__Host-` prefix (docs/decisions/003).
+   */
+  cookieNames?: { session?: string; login?: string };
   /** Space-separated scopes of the first login. Default DEFAULT_SCOPES (OpenID scopes only). */
   scopes?: string;
   /**
@@ -113,6 +123,13 @@ export type MapUserClaims = (claims: {
 export interface ApiRoute {
   path: string;
   methods: string[];
+  /**
+   * Scopes the session must hold for this route. Without them the BFF answers
+   * 403 `insufficient_scope` naming the first one missing, and sends nothing to
+   * the API. The API still enforces its own scopes: this only saves the trip
+   * and lets the page ask for the scope (incremental authorization).
+   */
+  scopes?: string[];
 }
 
 /**
@@ -130,6 +147,7 @@ export interface ResolvedBffConfig {
   postLogoutRedirectUri: string;
   apiBaseUrl: URL;
   cookieSecrets: string[];
+  cookieNames: { session: string; login: string };
   scopes: string[];
   additionalScopes: string[];
   resource: string | undefined;
@@ -282,6 +300,23 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
     }
   }
 
+  const names = { ...DEFAULT_COOKIE_NAMES, ...config.cookieNames };
+  for (const name of Object.values(names)) {
+    // RFC 6265 token characters only; __Host- keeps other hosts from setting or shadowing it.
+    if (typeof name !== "string" || !/^__Host-[A-Za-z0-9_.-]{1,40}$/.test(name)) {
+      add(
+        "cookieNames",
+        `"${String(name)}" must start with __Host- and use only letters, digits, ".", "_" and "-"`,
+      );
+    }
+  }
+  if (names.session === names.login || names.login.startsWith(`${names.session}-`)) {
+    add(
+      "cookieNames",
+      "the session and login cookies need different names (and session chunks use <session>-1, -2)",
+    );
+  }
+
   const alg = config.idTokenSigningAlg ?? "RS256";
   if (!/^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(alg)) {
     add("idTokenSigningAlg", `must be an asymmetric JWS algorithm such as RS256 (got "${alg}")`);
@@ -349,6 +384,13 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
     if (!Array.isArray(route.methods) || route.methods.length === 0) {
       add("apiRoutes", `route ${String(route.path)} needs at least one method`);
     }
+    if (
+      route.scopes !== undefined &&
+      (!Array.isArray(route.scopes) ||
+        route.scopes.some((scope) => typeof scope !== "string" || !/^\S+$/.test(scope)))
+    ) {
+      add("apiRoutes", `route ${String(route.path)}: scopes must be a list of scope names`);
+    }
   }
 
   if (config.spaDir !== undefined && !existsSync(join(config.spaDir, "index.html"))) {
@@ -380,6 +422,7 @@ export function resolveConfig(config: BffConfig): ResolvedBffConfig {
     postLogoutRedirectUri: config.postLogoutRedirectUri,
     apiBaseUrl: new URL(config.apiBaseUrl),
     cookieSecrets: [...config.cookieSecrets],
+    cookieNames: { ...DEFAULT_COOKIE_NAMES, ...config.cookieNames },
     scopes: (config.scopes ?? DEFAULT_SCOPES).split(" ").filter(Boolean),
     additionalScopes: (config.additionalScopes ?? "").split(" ").filter(Boolean),
     resource: config.resource,
@@ -396,6 +439,7 @@ export function resolveConfig(config: BffConfig): ResolvedBffConfig {
     apiRoutes: config.apiRoutes?.map((route) => ({
       path: route.path,
       methods: route.methods.map((method) => method.toUpperCase()),
+      ...(route.scopes?.length ? { scopes: [...route.scopes] } : {}),
     })),
     spaDir: config.spaDir,
     mapUserClaims: config.mapUserClaims,

@@ -99,6 +99,19 @@ describe("bffSettingsFromEnvironment", () => {
     );
   });
 
+  it("reads the scopes a route needs after its path", () => {
+    const { config } = bffSettingsFromEnvironment({
+      ...VALID,
+      BFF_API_ROUTES:
+        "GET /contacts, POST /contacts contacts:write, DELETE /contacts/* contacts:write extra:x",
+    });
+    expect(config.apiRoutes).toEqual([
+      { path: "/contacts", methods: ["GET"] },
+      { path: "/contacts", methods: ["POST"], scopes: ["contacts:write"] },
+      { path: "/contacts/*", methods: ["DELETE"], scopes: ["contacts:write", "extra:x"] },
+    ]);
+  });
+
   it("reads how the API's token is asked for: Auth0's audience, Entra's API scopes", () => {
     expect(
       bffSettingsFromEnvironment({ ...VALID, BFF_AUDIENCE: "https://contacts.example" }).config.audience,

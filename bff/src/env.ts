@@ -13,8 +13,12 @@ export interface BffServerSettings {
   sessionDbPath: string | undefined;
 }
 
+/** Options only code can set: a function, a nested object. */
+type CodeOnlyOption = "mapUserClaims" | "cookieNames";
+const CODE_ONLY = new Set<keyof BffConfig>(["mapUserClaims", "cookieNames"]);
+
 /** Each configuration field and the environment variable that sets it. */
-const VARIABLES: Record<Exclude<keyof BffConfig, "mapUserClaims">, string> = {
+const VARIABLES: Record<Exclude<keyof BffConfig, CodeOnlyOption>, string> = {
   issuer: "BFF_ISSUER",
   clientId: "BFF_CLIENT_ID",
   clientSecret: "BFF_CLIENT_SECRET",
@@ -52,8 +56,9 @@ const VARIABLES: Record<Exclude<keyof BffConfig, "mapUserClaims">, string> = {
  * machines), else BFF_SESSION_DB_PATH (a SQLite file: survives restarts), else memory.
  */
 /**
- * BFF_API_ROUTES: comma-separated routes, each its methods then its path:
- * `GET POST /contacts, GET DELETE /contacts/*`. Unset: every path and method.
+ * BFF_API_ROUTES: comma-separated routes, each its methods, its path, then the
+ * scopes it needs (if any): `GET /contacts, POST /contacts contacts:write`.
+ * Unset: every path and method.
  */
 function apiRoutes(value: string | undefined): BffConfig["apiRoutes"] {
   if (value === undefined) return undefined;
@@ -61,7 +66,13 @@ function apiRoutes(value: string | undefined): BffConfig["apiRoutes"] {
     .split(",")
     .map((entry) => entry.trim().split(/\s+/))
     .filter((words) => words.length > 0 && words[0] !== "")
-    .map((words) => ({ path: words.at(-1) ?? "", methods: words.slice(0, -1) }));
+    .map((words) => {
+      const at = words.findIndex((word) => word.startsWith("/"));
+      const path = at === -1 ? (words.at(-1) ?? "") : (words[at] ?? "");
+      const methods = at === -1 ? words.slice(0, -1) : words.slice(0, at);
+      const scopes = at === -1 ? [] : words.slice(at + 1);
+      return { path, methods, ...(scopes.length > 0 ? { scopes } : {}) };
+    });
 }
 
 /**
@@ -150,9 +161,9 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
 
   for (const problem of validateConfig(config)) {
     // A secret's value never appears in a message, only its variable's name.
-    // A function option (mapUserClaims) has no variable and is never read from the environment.
+    const field = problem.field;
     problems.push(
-      `${problem.field === "mapUserClaims" ? problem.field : VARIABLES[problem.field]} ${problem.message}`,
+      `${CODE_ONLY.has(field) ? field : VARIABLES[field as Exclude<keyof BffConfig, CodeOnlyOption>]} ${problem.message}`,
     );
   }
 

@@ -18,6 +18,8 @@ export const BFF_ERROR_CODES = [
   "invalid_request",
   "not_found",
   "method_not_allowed",
+  // The session lacks a scope an API route is configured to need (apiRoutes[].scopes).
+  "insufficient_scope",
   // The login could not be completed (state mismatch, denied consent, invalid ID token, ...).
   "login_failed",
   // The IdP could not be reached, or answered with an error it may recover from.
@@ -43,6 +45,7 @@ const MAPPING: Record<BffErrorCode, { status: number; title: string; problem: Pr
   invalid_request: { status: 400, title: "Bad Request", problem: "invalid_request" },
   not_found: { status: 404, title: "Not Found", problem: "not_found" },
   method_not_allowed: { status: 405, title: "Method Not Allowed", problem: "method_not_allowed" },
+  insufficient_scope: { status: 403, title: "Forbidden", problem: "insufficient_scope" },
   login_failed: { status: 400, title: "Bad Request", problem: "login_failed" },
   idp_unavailable: { status: 503, title: "Service Unavailable", problem: "idp_unavailable" },
   upstream_unreachable: { status: 502, title: "Bad Gateway", problem: "upstream_unreachable" },
@@ -61,6 +64,8 @@ export interface BffErrorOptions {
   retryAfterSeconds?: number;
   /** For method_not_allowed: the methods the path supports (the `Allow` header). */
   allow?: string[];
+  /** For insufficient_scope: the scope the call needs, named in the problem so a page can ask for it. */
+  scope?: string;
 }
 
 /**
@@ -74,6 +79,7 @@ export class BffError extends Error {
   readonly code: BffErrorCode;
   readonly retryAfterSeconds: number | undefined;
   readonly allow: string[] | undefined;
+  readonly scope: string | undefined;
 
   constructor(code: BffErrorCode, message: string, options: BffErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -84,6 +90,7 @@ export class BffError extends Error {
         ? IDP_RETRY_AFTER_SECONDS
         : undefined);
     this.allow = options.allow;
+    this.scope = options.scope;
   }
 
   get status(): number {
@@ -96,7 +103,9 @@ export function problemBody(error: BffError): Problem {
   const { status, title, problem } = MAPPING[error.code];
   // An internal error's message may describe our internals: it stays in the log.
   const detail = status === 500 ? "Something went wrong on our side." : error.message;
-  return { type: "about:blank", title, status, detail, code: problem };
+  const body: Problem = { type: "about:blank", title, status, detail, code: problem };
+  if (error.code === "insufficient_scope" && error.scope) body.scope = error.scope;
+  return body;
 }
 
 /** `application/problem+json` response for a BffError, with `Retry-After` / `Allow` when they apply. */

@@ -58,6 +58,30 @@ const server = serve(
 );
 server.on("error", (error) => fail(error));
 
+/**
+ * A wrong issuer (a missing or extra trailing slash, another tenant) should
+ * stop the server now, not show up at the first person's login. Discovery
+ * must name exactly the configured issuer (OpenID Connect Discovery §4.3).
+ * An unreachable provider is only a warning: it may simply start later.
+ */
+async function checkIssuer(issuer: string): Promise<void> {
+  const discovery = `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
+  let named: unknown;
+  try {
+    const response = await fetch(discovery, { signal: AbortSignal.timeout(5000) });
+    named = ((await response.json()) as { issuer?: unknown }).issuer;
+  } catch (error) {
+    console.warn(`bff: could not read ${discovery} yet (${String(error)}); logins will retry it`);
+    return;
+  }
+  if (named !== issuer) {
+    fail(
+      `The provider's discovery document names the issuer ${JSON.stringify(named)}, but BFF_ISSUER is ${JSON.stringify(issuer)}. They must match exactly.`,
+    );
+  }
+}
+void checkIssuer(settings.config.issuer);
+
 let stopping = false;
 function stop(signal: string) {
   if (stopping) return;

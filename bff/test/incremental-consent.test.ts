@@ -117,4 +117,63 @@ describe("incremental authorization", () => {
     });
     expect(await scopesOf(alice)).toEqual(expect.arrayContaining(["contacts:read", WRITE]));
   });
+
+  it("a route configured to need a scope is refused by the BFF itself, naming the scope, before any API call", async () => {
+    const routed = await startSystem({
+      scopes: READ_ONLY,
+      additionalScopes: WRITE,
+      apiRoutes: [
+        { path: "/contacts", methods: ["GET"] },
+        { path: "/contacts", methods: ["POST"], scopes: [WRITE] },
+      ],
+    });
+    try {
+      const alice = new TestBrowser(routed);
+      await alice.login(USERS.alice, "/contacts");
+      const apiCalls: string[] = [];
+      const original = routed.fetch;
+      routed.fetch = async (input, init) => {
+        const request = new Request(input, init);
+        if (request.url.startsWith("http://localhost:4001/"))
+          apiCalls.push(`${request.method} ${request.url}`);
+        return original(request);
+      };
+      expect((await alice.api("/api/contacts")).status).toBe(200);
+      const refused = await addContact(alice, "Cheshire Cat");
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toMatchObject({ code: "insufficient_scope", scope: WRITE });
+      expect(apiCalls).toEqual(["GET http://localhost:4001/contacts"]);
+      // One path, two routes: another method is still a 405 listing both.
+      const put = await alice.api("/api/contacts", { method: "PUT" });
+      expect(put.status).toBe(405);
+      expect(put.headers.get("allow")).toBe("GET, POST");
+
+      await alice.navigate(`${BFF}/bff/login?returnTo=/contacts&scope=${WRITE}`, {
+        user: USERS.alice,
+        consent: "allow",
+      });
+      expect((await addContact(alice, "Cheshire Cat")).status).toBe(201);
+    } finally {
+      await routed.close();
+    }
+  });
+
+  it("says in the log when the provider silently drops a configured scope it does not know", async () => {
+    const warnings: string[] = [];
+    const logger = { info: () => {}, error: () => {}, warn: (line: string) => warnings.push(line) };
+    const unknown = await startSystem({ scopes: `${READ_ONLY} notes:read` }, { logger });
+    try {
+      const alice = new TestBrowser(unknown);
+      await alice.login(USERS.alice, "/");
+      expect(await scopesOf(alice)).not.toContain("notes:read");
+      expect(warnings).toEqual([expect.stringContaining("did not grant notes:read")]);
+    } finally {
+      await unknown.close();
+    }
+    // Everything granted: nothing to say.
+    warnings.length = 0;
+    const alice = new TestBrowser(system);
+    await alice.login(USERS.alice, "/");
+    expect(warnings).toEqual([]);
+  });
 });

@@ -5,15 +5,20 @@
  * cookie value, however the log is read.
  */
 import { DEV_WEB_BFF_SECRET } from "@oidc-bff/idp";
+import type { FlowLogView } from "@oidc-bff/shared";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { validateConfig } from "../src/config.ts";
 import { bffSettingsFromEnvironment } from "../src/env.ts";
-import { createFlowLogStore, type FlowLogStore, type FlowLogView } from "../src/inspector/flow-log.ts";
+import { createBff } from "../src/index.ts";
+import { ENDED_LOG_TTL_SECONDS } from "../src/inspector/ended-log-cookie.ts";
+import { createFlowLogStore, type FlowLogContent, type FlowLogStore } from "../src/inspector/flow-log.ts";
 import type { BffLogger } from "../src/logger.ts";
+import { INSPECTOR_COOKIE, SESSION_COOKIE } from "../src/session/cookies.ts";
 import type { SessionData } from "../src/session/data.ts";
 import { createSealer } from "../src/session/seal.ts";
 import { BFF, COOKIE_SECRET, logIn, startSystem, TestBrowser, type TestSystem, USERS } from "./harness.ts";
+import { createHostileOp, HOSTILE_ISSUER } from "./hostile-op.ts";
 
 const HOST = new URL(BFF).host;
 const JWT_SHAPE = /eyJ[\w-]{5,}\.eyJ[\w-]{5,}\./;
@@ -96,9 +101,12 @@ async function inspect(browser: TestBrowser): Promise<FlowLogView> {
 }
 
 /** Waits for the IdP's back-channel logout, which it sends on its own time. */
-async function eventually(read: () => FlowLogView, title: string): Promise<FlowLogView> {
+async function eventually<View extends FlowLogContent>(
+  read: () => View | Promise<View>,
+  title: string,
+): Promise<View> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const view = read();
+    const view = await read();
     if (view.steps.some((step) => step.title === title)) return view;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -106,6 +114,19 @@ async function eventually(read: () => FlowLogView, title: string): Promise<FlowL
 }
 
 const row = (step: FlowLogView["steps"][number]) => [step.title, step.from, step.to, step.spec.label];
+
+/** Logs out as the SPA does, and follows the answer to the BFF's end-session route (which sends to the IdP). */
+async function logOut(browser: TestBrowser): Promise<Response> {
+  const answer = await browser.api("/bff/logout", { method: "POST" });
+  expect(answer.status).toBe(200);
+  const { redirectTo } = (await answer.clone().json()) as { redirectTo: string };
+  expect((await browser.fetch(`${BFF}${redirectTo}`)).status).toBe(302);
+  return answer;
+}
+
+/** The Set-Cookie line of a cookie, with its attributes, or undefined. */
+const setCookieLine = (response: Response, name: string) =>
+  response.headers.getSetCookie().find((line) => line.startsWith(`${name}=`));
 
 /**
  * Ten minutes later on the BFF's clock the access token has expired: the next call refreshes.
@@ -188,16 +209,21 @@ describe("the flow inspector", () => {
       },
       refresh_token: { length: expect.any(Number), value: "not shown" },
     });
+    // Both refreshes say what they sent: the API's resource indicator, and the refresh token's length only.
+    for (const refresh of [beforeLogout.steps[6], beforeLogout.steps[10]]) {
+      expect(refresh?.details.parameters).toEqual({
+        grant_type: "refresh_token",
+        resource: "http://localhost:4001",
+        refresh_token: { length: expect.any(Number), value: "not shown" },
+      });
+    }
     const apiToken = beforeLogout.steps[7]?.details.access_token as { claims?: Record<string, unknown> };
     expect(apiToken.claims).toMatchObject({ aud: "http://localhost:4001", scope: expect.any(String) });
     expect(apiToken.claims?.jti).toMatch(/^present/);
 
-    const ended = await alice.api("/bff/logout", { method: "POST" });
-    const { redirectTo } = (await ended.json()) as { redirectTo: string };
-    expect((await alice.fetch(`${BFF}${redirectTo}`)).status).toBe(302);
-    // The session is over: its log is no longer served to this browser...
-    expect((await alice.api("/bff/inspector")).status).toBe(401);
-    // ...but it is kept until the session would have expired, and the back channel lands in it.
+    await logOut(alice);
+    // The session is over, but its log is kept until the session would have expired, and the
+    // back channel lands in it.
     const afterLogout = await eventually(() => flowLogs.view(sid), "Back-channel logout");
     const logout = afterLogout.steps.slice(beforeLogout.steps.length).map(row);
     const backChannel = ["Back-channel logout", "idp", "bff", "OIDC Back-Channel Logout 1.0 §2.6"];
@@ -222,9 +248,10 @@ describe("the flow inspector", () => {
     expect((await alice.api("/api/contacts")).status).toBe(200);
     expect(await callAfterExpiry(running, alice, 2)).toEqual([200, 200]);
     const served = await (await alice.api("/bff/inspector")).text();
-    const ended = await alice.api("/bff/logout", { method: "POST" });
-    await alice.fetch(`${BFF}${((await ended.json()) as { redirectTo: string }).redirectTo}`);
+    await logOut(alice);
     const kept = JSON.stringify(await eventually(() => flowLogs.view(sid), "Back-channel logout"));
+    // What the browser that logged out reads of its ended session, with the inspector cookie.
+    const servedEnded = JSON.stringify(await eventually(() => inspect(alice), "Back-channel logout"));
 
     // The collection is real: codes, PKCE verifiers, every token the IdP issued, the cookies.
     const collected = [...secrets];
@@ -235,7 +262,8 @@ describe("the flow inspector", () => {
     expect(kept).toContain("Back-channel logout");
     expect(kept).toContain("user-alice");
 
-    for (const log of [served, kept]) {
+    expect(servedEnded).toContain('"session":"ended"');
+    for (const log of [served, kept, servedEnded]) {
       for (const secret of collected) expect(log.includes(secret), "a secret value in the log").toBe(false);
       expect(JWT_SHAPE.test(log)).toBe(false);
     }
@@ -255,6 +283,155 @@ describe("the flow inspector", () => {
     const alices = await inspect(alice);
     expect(JSON.stringify(alices)).not.toContain("user-bob");
     expect(alices.steps.some((step) => step.title.startsWith("API call"))).toBe(true);
+  });
+
+  it("after logout, lets the browser that logged out read the ended session's log, read-only", async () => {
+    const running = await startWithInspector();
+    const alice = await logIn(running);
+    const answer = await logOut(alice);
+
+    // The session cookie is gone; the inspector cookie, sealed and script-proof, names the log.
+    expect(alice.cookie(HOST, SESSION_COOKIE)).toBeUndefined();
+    const line = setCookieLine(answer, INSPECTOR_COOKIE) ?? "";
+    expect(line.split("; ").slice(1).sort()).toEqual(
+      ["HttpOnly", "Max-Age=900", "Path=/", "SameSite=Strict", "Secure"].sort(),
+    );
+    expect(alice.cookie(HOST, INSPECTOR_COOKIE)?.value).toMatch(/^Fe26\.2\*/);
+
+    const ended = await eventually(() => inspect(alice), "Back-channel logout");
+    expect(ended.session).toBe("ended");
+    const titles = ended.steps.map((step) => step.title);
+    expect(titles[0]).toBe("Authorization request");
+    for (const title of [
+      "Logout",
+      "Refresh token revoked",
+      "Logout answer",
+      "End-session request",
+      "Back-channel logout",
+    ]) {
+      expect(titles).toContain(title);
+    }
+    expect(ended.steps.find((step) => step.title === "Logout")?.details.inspectorCookie).toMatch(
+      /^__Host-bff-inspector: set for 15 minutes/,
+    );
+
+    // Read-only: it cannot be cleared, and it gives no access to anything else.
+    expect((await alice.api("/bff/inspector", { method: "DELETE" })).status).toBe(401);
+    expect((await inspect(alice)).steps).toHaveLength(ended.steps.length);
+    expect(await (await alice.api("/bff/session")).json()).toEqual({ authenticated: false });
+    expect((await alice.api("/api/contacts")).status).toBe(401);
+
+    // Not without the cookie: another browser, or this one once the cookie is gone.
+    const another = await new TestBrowser(running).api("/bff/inspector");
+    expect(another.status).toBe(401);
+    expect(another.headers.get("content-type")).toContain("application/problem+json");
+    const pass = alice.cookie(HOST, INSPECTOR_COOKIE)?.value ?? "";
+    alice.jar.get(HOST)?.delete(INSPECTOR_COOKIE);
+    expect((await alice.api("/bff/inspector")).status).toBe(401);
+    alice.setCookie(HOST, INSPECTOR_COOKIE, pass);
+
+    // Another browser with its own session sees its own log, never the ended one.
+    const bob = await logIn(running, USERS.bob);
+    const bobs = await inspect(bob);
+    expect(bobs.session).toBe("current");
+    expect(JSON.stringify(bobs)).not.toContain("user-alice");
+    expect(bobs.steps.map((step) => step.title)).not.toContain("Logout");
+
+    // Fifteen minutes on the BFF's clock, and the log is this browser's no more.
+    running.advance(ENDED_LOG_TTL_SECONDS * 1000);
+    expect((await alice.api("/bff/inspector")).status).toBe(401);
+  });
+
+  it("refuses an inspector cookie that is forged, tampered with, or another seal of the BFF", async () => {
+    const running = await startWithInspector();
+    const alice = await logIn(running);
+    const sessionSeal = alice.cookie(HOST, SESSION_COOKIE)?.value ?? "";
+    const sid = await sessionId(alice);
+    await logOut(alice);
+    const pass = alice.cookie(HOST, INSPECTOR_COOKIE)?.value ?? "";
+    expect((await alice.api("/bff/inspector")).status).toBe(200);
+
+    const otherSecret = createSealer(["another-secret-of-at-least-32-characters!!"]);
+    const candidates = {
+      "the session cookie's seal": sessionSeal,
+      "a seal of the ended session's id with another secret": await otherSecret.seal(
+        "ended-flow-log",
+        { sid, expiresAt: Date.now() + 600_000 },
+        600,
+      ),
+      "a tampered pass": `${pass.slice(0, -4)}AAAA`,
+      "the session id in clear": sid,
+    };
+    for (const [what, value] of Object.entries(candidates)) {
+      const stranger = new TestBrowser(running);
+      stranger.setCookie(HOST, INSPECTOR_COOKIE, value);
+      expect((await stranger.api("/bff/inspector")).status, what).toBe(401);
+    }
+  });
+
+  it("serves the live session's log again once the browser logs in after a logout", async () => {
+    const running = await startWithInspector();
+    const alice = await logIn(running);
+    await logOut(alice);
+    expect((await inspect(alice)).session).toBe("ended");
+    await alice.login(USERS.alice);
+    const current = await inspect(alice);
+    expect(current.session).toBe("current");
+    expect(current.steps.map((step) => step.title)).not.toContain("Logout");
+    expect(current.steps[0]?.title).toBe("Authorization request");
+  });
+
+  it("shows the scope a refresh sends for the API (Entra's apiScopes), exactly as sent", async () => {
+    const apiScope = "api://1234-app/contacts.read";
+    const op = await createHostileOp();
+    op.behaviour = { audienceRule: "first-resource-scope" };
+    const api = "http://localhost:4001";
+    const route = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const request = new Request(input, init);
+      if (request.url.startsWith(HOSTILE_ISSUER)) return op.fetch(request);
+      if (request.url.startsWith(api)) return Response.json([]);
+      throw new TypeError("fetch failed");
+    };
+    const bff = createBff(
+      {
+        issuer: HOSTILE_ISSUER,
+        clientId: "web-bff",
+        clientSecret: "secret",
+        redirectUri: `${BFF}/bff/callback`,
+        postLogoutRedirectUri: `${BFF}/`,
+        apiBaseUrl: api,
+        cookieSecrets: [COOKIE_SECRET],
+        scopes: "openid profile offline_access",
+        apiScopes: apiScope,
+        mode: "test",
+        dangerouslyAllowInsecureHttpIssuer: true,
+        flowInspector: true,
+      },
+      { fetch: route },
+    );
+    const browser = new TestBrowser(
+      {
+        fetch: async (input, init) => {
+          const request = new Request(input, init);
+          return request.url.startsWith(BFF) ? bff.fetch(request) : route(request);
+        },
+      },
+      { bff: BFF, idp: HOSTILE_ISSUER },
+    );
+    expect((await browser.navigate(`${BFF}/bff/login?returnTo=/`)).url).toBe(`${BFF}/`);
+
+    const sent = op.tokenRequests.find((form) => form.get("grant_type") === "refresh_token");
+    expect(sent?.get("scope")).toBe(`${apiScope} offline_access`);
+    const step = (await inspect(browser)).steps.find((one) =>
+      one.title.startsWith("Token request for the API"),
+    );
+    expect(step?.title).toBe("Token request for the API (refresh with scope)");
+    expect(step?.spec.label).toBe("RFC 6749 §6");
+    expect(step?.details.parameters).toEqual({
+      grant_type: "refresh_token",
+      scope: sent?.get("scope"),
+      refresh_token: { length: sent?.get("refresh_token")?.length, value: "not shown" },
+    });
   });
 
   it("records refreshes shared between requests: joined in flight, and taken from the store", async () => {
@@ -305,7 +482,21 @@ describe("the flow inspector", () => {
     const response = await alice.api("/bff/inspector");
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ code: "not_found" });
-    expect(flowLogs.view(await sessionId(alice)).steps).toEqual([]);
+    const sid = await sessionId(alice);
+    expect(flowLogs.view(sid).steps).toEqual([]);
+
+    // Logging out sets no inspector cookie, and a well-sealed one is not read either.
+    const answer = await logOut(alice);
+    expect(answer.headers.getSetCookie().length).toBeGreaterThan(0);
+    expect(setCookieLine(answer, INSPECTOR_COOKIE)).toBeUndefined();
+    expect(alice.cookie(HOST, INSPECTOR_COOKIE)).toBeUndefined();
+    const pass = await createSealer([COOKIE_SECRET]).seal(
+      "ended-flow-log",
+      { sid, expiresAt: Date.now() + 600_000 },
+      600,
+    );
+    alice.setCookie(HOST, INSPECTOR_COOKIE, pass);
+    expect((await alice.api("/bff/inspector")).status).toBe(404);
   });
 
   it("never breaks a request when recording fails; the failure is logged", async () => {

@@ -182,3 +182,19 @@ describe("two BFF processes sharing one Redis", () => {
     expect((await call(BFF_B, cookie)).status).toBe(401);
   }, 30_000);
 });
+
+describe("starting the BFF server", () => {
+  it("stops at once when discovery names another issuer (a trailing slash is another issuer)", async () => {
+    const wrong = start("bff-wrong-issuer", "bff/src/server.ts", {
+      ...bffEnv(3103),
+      BFF_ISSUER: `${IDP}/`,
+      BFF_REDIS_URL: "",
+    });
+    const code = await new Promise<number | null>((resolve) => wrong.child.once("exit", resolve));
+    expect(code).toBe(1);
+    const output = wrong.output.join("\n");
+    expect(output).toContain(`BFF_ISSUER is "${IDP}/"`);
+    expect(output).toContain(`names the issuer "${IDP}"`);
+    expect(output).not.toMatch(/\n\s+at /); // a sentence, not a stack trace
+  });
+});

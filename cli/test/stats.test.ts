@@ -82,6 +82,7 @@ describe("contacts stats", () => {
     const wrong = io({ CONTACTS_CLIENT_SECRET: "not-the-secret" });
     expect(await runCli(["stats"], wrong.cli)).toBe(1);
     expect(wrong.err.join("\n")).toMatch(/^contacts: /);
+    expect(wrong.err.join("\n")).toContain("refused the credentials of reporting-service (invalid_client)");
     expect(wrong.err.join("\n")).not.toMatch(/\n\s+at /);
   });
 });

@@ -2,7 +2,7 @@ import type { RequestListener } from "node:http";
 
 import Provider from "oidc-provider";
 import { assertProductionReady, type IdpConfig } from "./config.ts";
-import { takeUserCodeFromQuery } from "./device-flow.ts";
+import { limitUserCodeGuessing, takeUserCodeFromQuery } from "./device-flow.ts";
 import { IdpError } from "./errors.ts";
 import { setSecurityHeaders } from "./http.ts";
 import { createInteractionHandler } from "./interactions.ts";
@@ -69,6 +69,7 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
     console.error(`idp: back-channel logout to ${client.clientId} failed: ${error.message}`);
   });
 
+  limitUserCodeGuessing(provider);
   const handleProvider = provider.callback();
   const handleInteraction = createInteractionHandler({ provider, users });
   const tokenPath = provider.pathFor("token");

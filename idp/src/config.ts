@@ -144,6 +144,8 @@ export interface DevelopmentIdpOptions {
   /** The API as an introspecting client (`contacts-api`); null: not registered, nobody introspects. */
   contactsApi?: { clientSecret?: string } | null;
   apiAudience?: string;
+  /** API scopes beyond the contacts ones (another app's own), which web-bff may also ask for. */
+  apiExtraScopes?: string[];
   /** Format of the API's access tokens; default "jwt". */
   apiAccessTokenFormat?: "jwt" | "opaque";
   accessTokenTtlSeconds?: number;
@@ -178,7 +180,15 @@ export function developmentIdpConfig(options: DevelopmentIdpOptions): IdpConfig 
           ...DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS,
         ],
         // Not contacts:stats: that one is for the reporting service only.
-        scopes: ["openid", "profile", "email", "offline_access", SCOPES.read, SCOPES.write],
+        scopes: [
+          "openid",
+          "profile",
+          "email",
+          "offline_access",
+          SCOPES.read,
+          SCOPES.write,
+          ...(options.apiExtraScopes ?? []),
+        ],
         ...(options.webBff?.backchannelLogoutUri === null
           ? {}
           : {
@@ -226,7 +236,7 @@ export function developmentIdpConfig(options: DevelopmentIdpOptions): IdpConfig 
     ],
     api: {
       audience: options.apiAudience ?? DEV_API_AUDIENCE,
-      scopes: [...API_SCOPES],
+      scopes: [...API_SCOPES, ...(options.apiExtraScopes ?? [])],
       accessTokenFormat: options.apiAccessTokenFormat ?? "jwt",
       ...(options.contactsApi === null ? {} : { introspectionClientId: CONTACTS_API_CLIENT_ID }),
     },

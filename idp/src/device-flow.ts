@@ -1,7 +1,9 @@
 import type { IncomingMessage } from "node:http";
 
+import type Provider from "oidc-provider";
 import type { Configuration, KoaContextWithOIDC } from "oidc-provider";
 
+import { createFailureWindow, type FailureWindow } from "./login-throttle.ts";
 import type { UserDirectory } from "./users.ts";
 import { deviceCodeEntryPage, deviceConfirmPage, deviceConnectedPage, deviceDeniedPage } from "./views.ts";
 
@@ -40,13 +42,65 @@ export function takeUserCodeFromQuery(req: IncomingMessage): void {
   req.url = `${url.pathname}${url.search}`;
 }
 
+// Code entries that named no device code (a typo, or a guess), marked by the
+// entry page so that the guessing limit below can count them.
+const wrongCodeEntries = new WeakSet<IncomingMessage>();
+
+/**
+ * RFC 8628 §5.1: a user code has only about 34.5 bits, so guessing must be
+ * rate-limited. Wrong codes are counted per client address; past the limit,
+ * `POST <verification_uri>` is refused before oidc-provider looks the code up,
+ * so a right guess reads exactly like a wrong one (and cannot deny or approve
+ * someone's device either). Ten guesses per address within a code's lifetime
+ * keep the odds of hitting one live code below 2^-31 per address.
+ */
+export function createUserCodeThrottle(
+  options: { limit?: number; windowMs?: number; now?: () => number } = {},
+) {
+  return createFailureWindow({
+    limit: options.limit ?? 10,
+    windowMs: options.windowMs ?? 10 * 60 * 1000,
+    ...(options.now ? { now: options.now } : {}),
+  });
+}
+
+/** Registers the guessing limit in front of oidc-provider's device code entry (`POST /device`). */
+export function limitUserCodeGuessing(
+  provider: Provider,
+  throttle: FailureWindow = createUserCodeThrottle(),
+) {
+  const entryPath = provider.pathFor("code_verification");
+  provider.use(async (ctx, next) => {
+    if (ctx.method !== "POST" || ctx.path !== entryPath) return next();
+    const address = ctx.req.socket.remoteAddress ?? "unknown";
+    const wait = throttle.waitSeconds(address);
+    if (wait > 0) {
+      ctx.set("Retry-After", String(wait));
+      const page = deviceCodeEntryPage({
+        action: entryPath,
+        // No form secret without oidc-provider's session: reloading the page gives a fresh form.
+        xsrf: "",
+        error: `Too many wrong codes. Wait ${Math.ceil(wait / 60)} minute(s), then reload this page and try again.`,
+      });
+      sendPage(ctx, 429, page);
+      return;
+    }
+    await next();
+    if (wrongCodeEntries.has(ctx.req)) throttle.recordFailure(address);
+  });
+}
+
 /** oidc-provider's anti-CSRF value for the device forms, kept in its session. */
 function xsrfValue(ctx: KoaContextWithOIDC): string {
   const secret = ctx.oidc.session?.state?.secret;
   return typeof secret === "string" ? secret : "";
 }
 
-function sendPage(ctx: KoaContextWithOIDC, status: number, html: string): void {
+function sendPage(
+  ctx: Pick<KoaContextWithOIDC, "status" | "type" | "set" | "body">,
+  status: number,
+  html: string,
+): void {
   ctx.status = status;
   ctx.type = "html";
   ctx.set("Cache-Control", "no-store");
@@ -92,6 +146,7 @@ export function deviceFlowFeature({ users }: DeviceFlowDeps): DeviceFlowFeature 
         sendPage(ctx, 200, deviceDeniedPage());
         return;
       }
+      if (error?.name === "NotFoundError") wrongCodeEntries.add(ctx.req);
       const failedCode = (error as { userCode?: unknown } | undefined)?.userCode;
       const userCode = typeof failedCode === "string" ? failedCode : codesFromQuery.get(ctx.req);
       const page = deviceCodeEntryPage({

@@ -90,6 +90,18 @@ describe("idpSettingsFromEnvironment: the API's introspection client and token f
   const contactsApi = (config: { clients: { clientId: string; clientSecret?: string }[] }) =>
     config.clients.find((client) => client.clientId === "contacts-api");
 
+  it("adds IDP_API_EXTRA_SCOPES to the API and to what web-bff may ask for, and refuses OpenID scopes there", () => {
+    const { config } = idpSettingsFromEnvironment({ IDP_API_EXTRA_SCOPES: "notes:read  notes:write" }, repo);
+    expect(config.api.scopes).toEqual(expect.arrayContaining(["contacts:read", "notes:read", "notes:write"]));
+    const webBff = config.clients.find((client) => client.clientId === "web-bff");
+    expect(webBff?.scopes).toEqual(expect.arrayContaining(["notes:read", "notes:write"]));
+    const reporting = config.clients.find((client) => client.clientId === "reporting-service");
+    expect(reporting?.scopes).not.toContain("notes:read");
+    expect(() => idpSettingsFromEnvironment({ IDP_API_EXTRA_SCOPES: "notes:read openid" }, repo)).toThrow(
+      /IDP_API_EXTRA_SCOPES/,
+    );
+  });
+
   it("registers contacts-api with the development secret and issues JWTs by default", () => {
     const { config } = idpSettingsFromEnvironment({}, repo);
     expect(contactsApi(config)?.clientSecret).toBe(DEV_CONTACTS_API_SECRET);

@@ -119,6 +119,16 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
 
   const apiAudience = get("IDP_API_AUDIENCE") ?? DEV_API_AUDIENCE;
   if (!URL.canParse(apiAudience)) problems.push(`IDP_API_AUDIENCE must be a URL (got "${apiAudience}")`);
+  // More scopes for the one API (another app's, e.g. "notes:read notes:write"); web-bff may ask for them.
+  const apiExtraScopes = (get("IDP_API_EXTRA_SCOPES") ?? "").split(/\s+/).filter(Boolean);
+  for (const scope of apiExtraScopes) {
+    if (
+      !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope) ||
+      ["openid", "offline_access", "profile", "email"].includes(scope)
+    ) {
+      problems.push(`IDP_API_EXTRA_SCOPES must be space-separated API scope names (got "${scope}")`);
+    }
+  }
   // "opaque" for an API that introspects: oidc-provider cannot introspect JWT access tokens.
   const apiAccessTokenFormat = get("IDP_API_ACCESS_TOKEN_FORMAT") ?? "jwt";
   if (apiAccessTokenFormat !== "jwt" && apiAccessTokenFormat !== "opaque") {
@@ -158,6 +168,7 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
       reportingService: { clientSecret: reportingSecret as string },
       contactsApi: contactsApiSecret === undefined ? null : { clientSecret: contactsApiSecret },
       apiAudience,
+      apiExtraScopes,
       apiAccessTokenFormat: apiAccessTokenFormat as "jwt" | "opaque",
       accessTokenTtlSeconds,
     }),

@@ -1,9 +1,62 @@
 /**
+ * Counts failed attempts per key (a username, a client address) over a
+ * sliding window. Past the limit, the caller refuses further attempts without
+ * checking them, until the window has moved on. Shared by the login page and
+ * the device flow's code entry page (RFC 8628 §5.1).
+ */
+export interface FailureWindow {
+  /** Seconds to wait before trying again, or 0 when an attempt is allowed now. */
+  waitSeconds(key: string): number;
+  recordFailure(key: string): void;
+  forget(key: string): void;
+}
+
+export interface FailureWindowOptions {
+  /** Failures allowed within the window, per key. */
+  limit: number;
+  windowMs: number;
+  now?: () => number;
+  /** Bounded memory whatever an attacker sends: past this many keys, the oldest are forgotten. */
+  maxKeys?: number;
+}
+
+export function createFailureWindow(options: FailureWindowOptions): FailureWindow {
+  const { limit, windowMs } = options;
+  const now = options.now ?? Date.now;
+  const maxKeys = options.maxKeys ?? 100_000;
+  /** key → failure times (ms), oldest first. */
+  const failures = new Map<string, number[]>();
+
+  const recent = (key: string): number[] => {
+    const since = now() - windowMs;
+    const kept = (failures.get(key) ?? []).filter((time) => time > since);
+    if (kept.length === 0) failures.delete(key);
+    else failures.set(key, kept);
+    return kept;
+  };
+
+  return {
+    waitSeconds(key) {
+      const times = recent(key);
+      if (times.length < limit) return 0;
+      const oldest = times[times.length - limit] ?? now();
+      return Math.max(1, Math.ceil((oldest + windowMs - now()) / 1000));
+    },
+    recordFailure(key) {
+      failures.set(key, [...recent(key), now()]);
+      while (failures.size > maxKeys) failures.delete(failures.keys().next().value as string);
+    },
+    forget(key) {
+      failures.delete(key);
+    },
+  };
+}
+
+/**
  * Slows down password guessing on the login page. Failed attempts are counted
- * per username and per client address over a sliding window; past the limit,
- * further attempts are refused without checking the password, until the
- * window has moved on. The refusal reads the same whether the username exists
- * or not, so it reveals nothing either.
+ * per username and per client address; past either limit, further attempts
+ * are refused without checking the password. The refusal reads the same
+ * whether the username exists or not, so it reveals nothing either.
  */
 export interface LoginThrottle {
   /** Seconds to wait before trying again, or 0 when an attempt is allowed now. */
@@ -22,44 +75,22 @@ export interface LoginThrottleOptions {
 }
 
 export function createLoginThrottle(options: LoginThrottleOptions = {}): LoginThrottle {
-  const perUsername = options.perUsername ?? 5;
-  const perAddress = options.perAddress ?? 20;
   const windowMs = options.windowMs ?? 15 * 60 * 1000;
-  const now = options.now ?? Date.now;
-  /** key → failure times (ms), oldest first. */
-  const failures = new Map<string, number[]>();
-
-  const recent = (key: string): number[] => {
-    const since = now() - windowMs;
-    const kept = (failures.get(key) ?? []).filter((time) => time > since);
-    if (kept.length === 0) failures.delete(key);
-    else failures.set(key, kept);
-    return kept;
-  };
-  const userKey = (username: string) => `user:${username.trim().toLowerCase()}`;
-  const addressKey = (address: string) => `addr:${address}`;
+  const clock = options.now ? { now: options.now } : {};
+  const byUsername = createFailureWindow({ limit: options.perUsername ?? 5, windowMs, ...clock });
+  const byAddress = createFailureWindow({ limit: options.perAddress ?? 20, windowMs, ...clock });
+  const userKey = (username: string) => username.trim().toLowerCase();
 
   return {
     waitSeconds(username, address) {
-      for (const [key, limit] of [
-        [userKey(username), perUsername],
-        [addressKey(address), perAddress],
-      ] as const) {
-        const times = recent(key);
-        if (times.length >= limit) {
-          const oldest = times[times.length - limit] ?? now();
-          return Math.max(1, Math.ceil((oldest + windowMs - now()) / 1000));
-        }
-      }
-      return 0;
+      return byUsername.waitSeconds(userKey(username)) || byAddress.waitSeconds(address);
     },
     recordFailure(username, address) {
-      for (const key of [userKey(username), addressKey(address)]) failures.set(key, [...recent(key), now()]);
-      // Bounded memory whatever an attacker sends: forget the oldest keys first.
-      while (failures.size > 100_000) failures.delete(failures.keys().next().value as string);
+      byUsername.recordFailure(userKey(username));
+      byAddress.recordFailure(address);
     },
     recordSuccess(username) {
-      failures.delete(userKey(username));
+      byUsername.forget(userKey(username));
     },
   };
 }

@@ -1,4 +1,5 @@
 export * from "./contacts.ts";
+export * from "./inspector.ts";
 export * from "./problem.ts";
 export * from "./routes.ts";
 export * from "./session.ts";

@@ -15,13 +15,19 @@
  * before the session exists (the authorization request, the callback) are
  * recorded under the login's `state` and become the session's when it starts;
  * the logout's end-session redirect finds its session through the logout ticket.
+ * After logout, the browser that logged out can still read its ended session's
+ * log for a while (ended-log-cookie.ts).
  */
 import { createHash } from "node:crypto";
+
+import type { FlowLogView, FlowStep } from "@oidc-bff/shared";
+import type { Context } from "hono";
 
 import { type BffLogger, describeError } from "../logger.ts";
 import { LOGIN_TTL_SECONDS } from "../session/login-transactions.ts";
 import { LOGOUT_TICKET_TTL_SECONDS } from "../session/logout-ticket.ts";
-import type { FlowStep, FlowStepInput, FlowSteps } from "./steps.ts";
+import type { EndedLogCookie } from "./ended-log-cookie.ts";
+import type { FlowStepInput, FlowSteps } from "./steps.ts";
 
 /** Which log a step belongs to: a session id, a pending login (its state), or a logout ticket. */
 export type FlowKey = string | { login: string } | { ticket: string };
@@ -33,14 +39,8 @@ export interface FlowOwner {
   idpSid?: string | undefined;
 }
 
-/** `GET /bff/inspector`'s answer (documented in shared/design/system.md). */
-export interface FlowLogView {
-  steps: FlowStep[];
-  /** Older steps dropped from this session's ring. */
-  dropped: number;
-  /** Most steps kept per session. */
-  limit: number;
-}
+/** One session's log as the store keeps it; `GET /bff/inspector` adds whose it is (`session`). */
+export type FlowLogContent = Omit<FlowLogView, "session">;
 
 export type BuildSteps = (steps: FlowSteps) => FlowStepInput | FlowStepInput[];
 
@@ -54,7 +54,7 @@ export interface FlowLogStore {
   /** Lets `alias` (a logout ticket) name session `sid`'s log for a short while. */
   link(alias: { ticket: string }, sid: string): void;
   /** The steps of one session, oldest first. */
-  view(sid: string): FlowLogView;
+  view(sid: string): FlowLogContent;
   clear(sid: string): void;
 }
 
@@ -71,6 +71,10 @@ export interface FlowLog extends Pick<FlowLogStore, "beginSession" | "link" | "v
   record(key: FlowKey, build: BuildSteps): void;
   /** Appends to the log of every matching session (back-channel logout). Never throws. */
   recordFor(match: FlowMatch, build: BuildSteps): void;
+  /** At logout: lets this browser still read session `sid`'s log for a while. Never throws. */
+  keepReadableAfterLogout(c: Context, sid: string): Promise<void>;
+  /** The ended session whose log this browser may still read (it logged out of it lately), if any. */
+  endedSessionOf(c: Context): Promise<string | undefined>;
 }
 
 /** When the inspector is off: nothing is built, nothing is kept. */
@@ -82,6 +86,9 @@ export const disabledFlowLog: FlowLog = {
   link() {},
   view: () => ({ steps: [], dropped: 0, limit: 0 }),
   clear() {},
+  // Off: the inspector cookie is never set, and one a browser still carries is never read.
+  keepReadableAfterLogout: async () => {},
+  endedSessionOf: async () => undefined,
 };
 
 export const DEFAULT_STEPS_PER_SESSION = 200;
@@ -236,7 +243,12 @@ export function createFlowLogStore(options: FlowLogStoreOptions): FlowLogStore {
  * The recorder the routes use: builds steps with the catalog and stores them.
  * Whatever goes wrong is logged and swallowed, never thrown into the request.
  */
-export function createFlowLog(store: FlowLogStore, steps: FlowSteps, logger: BffLogger): FlowLog {
+export function createFlowLog(
+  store: FlowLogStore,
+  steps: FlowSteps,
+  logger: BffLogger,
+  endedLog: EndedLogCookie,
+): FlowLog {
   function safely(what: string, action: () => void) {
     try {
       action();
@@ -253,5 +265,15 @@ export function createFlowLog(store: FlowLogStore, steps: FlowSteps, logger: Bff
     link: (alias, sid) => safely("link a logout ticket", () => store.link(alias, sid)),
     view: (sid) => store.view(sid),
     clear: (sid) => store.clear(sid),
+    async keepReadableAfterLogout(c, sid) {
+      try {
+        await endedLog.grant(c, sid);
+      } catch (error) {
+        logger.warn(
+          `flow inspector: could not keep the ended session's log readable: ${describeError(error)}`,
+        );
+      }
+    },
+    endedSessionOf: (c) => endedLog.read(c),
   };
 }

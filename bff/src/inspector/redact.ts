@@ -9,11 +9,9 @@
  * code, state, nonce, the PKCE verifier and challenge, the client secret,
  * cookie values and Authorization headers.
  */
-import { BffError } from "../errors.ts";
+import type { FlowDetails, FlowValue } from "@oidc-bff/shared";
 
-/** A JSON value the log may hold. */
-export type Shown = string | number | boolean | null | Shown[] | { [key: string]: Shown };
-export type Details = { [key: string]: Shown };
+import { BffError } from "../errors.ts";
 
 /** Longest text shown for an allowed value (an error description, a long claim). */
 const MAX_SHOWN_CHARS = 300;
@@ -63,7 +61,7 @@ export function presence(value: string | null | undefined): string {
 }
 
 /** An allowed value, as JSON the log can hold: text clipped, objects reduced to their member names. */
-function shownValue(value: unknown): Shown {
+function shownValue(value: unknown): FlowValue {
   if (typeof value === "string") return clip(value);
   if (typeof value === "number" || typeof value === "boolean" || value === null) return value;
   if (Array.isArray(value)) {
@@ -85,8 +83,8 @@ function hiddenValue(value: unknown): string {
 }
 
 /** The claims of a JWT or a userinfo answer: allowlisted ones with their values, the rest described. */
-export function describeClaims(claims: Record<string, unknown>): Details {
-  const described: Details = {};
+export function describeClaims(claims: Record<string, unknown>): FlowDetails {
+  const described: FlowDetails = {};
   for (const [name, value] of Object.entries(claims)) {
     described[clip(name)] = SHOWN_CLAIMS.has(name) ? shownValue(value) : hiddenValue(value);
   }
@@ -110,7 +108,7 @@ function decodeSegment(segment: string | undefined): Record<string, unknown> | u
  * decoded header and claims (through the allowlists). `decode: false` (refresh
  * tokens) gives kind and length only, whatever the token looks like.
  */
-export function describeToken(token: string | undefined, options: { decode: boolean }): Details | string {
+export function describeToken(token: string | undefined, options: { decode: boolean }): FlowDetails | string {
   if (token === undefined || token === "") return "absent";
   const parts = token.split(".");
   if (!options.decode) return { length: token.length, value: "not shown" };
@@ -120,7 +118,7 @@ export function describeToken(token: string | undefined, options: { decode: bool
   if (!header || !claims) {
     return { format: "opaque (only the IdP can read it)", length: token.length, value: "not shown" };
   }
-  const shownHeader: Details = {};
+  const shownHeader: FlowDetails = {};
   for (const [name, value] of Object.entries(header)) {
     shownHeader[clip(name)] = SHOWN_HEADER.has(name) ? shownValue(value) : hiddenValue(value);
   }
@@ -140,8 +138,8 @@ export function describeToken(token: string | undefined, options: { decode: bool
 export function describeParameters(
   parameters: URLSearchParams,
   rules: { shown: readonly string[]; secret: readonly string[] },
-): Details {
-  const described: Details = {};
+): FlowDetails {
+  const described: FlowDetails = {};
   for (const name of new Set(parameters.keys())) {
     const value = parameters.get(name) ?? "";
     if (rules.shown.includes(name)) described[clip(name)] = clip(value);
@@ -159,7 +157,7 @@ export function endpointOf(url: URL | string | undefined): string {
 }
 
 /** An error as the log shows it: the BFF's own code and message, which never carry a credential. */
-export function describeFailure(error: unknown): Details {
+export function describeFailure(error: unknown): FlowDetails {
   // BffError messages are written for the person and never include a token (errors.ts);
   // any other error is named only.
   if (error instanceof BffError) return { error: error.code, message: clip(error.message) };

@@ -5,34 +5,48 @@
  *
  * Same rules as the BFF's other script-only routes: the anti-CSRF header and a
  * same-origin request (csrf.ts), and the session cookie. A person only ever
- * sees the log of the session their own cookie carries.
+ * sees the log of the session their own cookie carries. The one exception is
+ * read-only: after logging out, the browser that logged out may read the
+ * ended session's log for a few minutes (ended-log-cookie.ts says why).
  */
-import { Hono } from "hono";
+import { FLOW_INSPECTOR_ROUTE, type FlowLogView } from "@oidc-bff/shared";
+import { type Context, Hono } from "hono";
 
 import { requireSameOriginScript } from "../csrf.ts";
 import { BffError } from "../errors.ts";
 import type { BffServices } from "../services.ts";
 
-export const INSPECTOR_ROUTE = "/bff/inspector";
-
 export function inspectorRoutes({ config, sessions, flow }: BffServices): Hono {
   const routes = new Hono();
   const sameOrigin = requireSameOriginScript(config.ownOrigin);
 
-  routes.get(INSPECTOR_ROUTE, sameOrigin, async (c) => {
+  /** The live session's log; without one, the log of the session this browser logged out of lately. */
+  async function logOf(c: Context): Promise<FlowLogView> {
+    try {
+      const session = await sessions.require(c);
+      return { ...flow.view(session.sid), session: "current" };
+    } catch (error) {
+      if (!(error instanceof BffError && error.status === 401)) throw error;
+      const ended = await flow.endedSessionOf(c);
+      if (ended === undefined) throw error;
+      return { ...flow.view(ended), session: "ended" };
+    }
+  }
+
+  routes.get(FLOW_INSPECTOR_ROUTE, sameOrigin, async (c) => {
     c.header("cache-control", "no-store");
-    const session = await sessions.require(c);
-    return c.json(flow.view(session.sid));
+    return c.json(await logOf(c));
   });
 
-  routes.delete(INSPECTOR_ROUTE, sameOrigin, async (c) => {
+  // Live sessions only: an ended session's log is read-only.
+  routes.delete(FLOW_INSPECTOR_ROUTE, sameOrigin, async (c) => {
     c.header("cache-control", "no-store");
     const session = await sessions.require(c);
     flow.clear(session.sid);
     return c.body(null, 204);
   });
 
-  routes.all(INSPECTOR_ROUTE, () => {
+  routes.all(FLOW_INSPECTOR_ROUTE, () => {
     throw new BffError("method_not_allowed", "This route does not support this method.", {
       allow: ["GET", "DELETE"],
     });

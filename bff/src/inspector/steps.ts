@@ -4,12 +4,13 @@
  * specification that asks for it. Every builder takes the real protocol
  * values and keeps only what redact.ts lets through.
  */
-import { API_PREFIX } from "@oidc-bff/shared";
+import { API_PREFIX, type FlowStep, type SpecLink } from "@oidc-bff/shared";
 
 import type { TokenSet } from "../oidc/client.ts";
+import { INSPECTOR_COOKIE } from "../session/cookies.ts";
 import { userinfoBeyond } from "../session/data.ts";
+import { ENDED_LOG_TTL_SECONDS } from "./ended-log-cookie.ts";
 import {
-  type Details,
   describeClaims,
   describeFailure,
   describeParameters,
@@ -18,34 +19,8 @@ import {
   presence,
 } from "./redact.ts";
 
-/** The four parties of the system: the lanes of the timeline. */
-export const FLOW_PARTIES = ["browser", "bff", "idp", "api"] as const;
-export type FlowParty = (typeof FLOW_PARTIES)[number];
-
-export interface SpecLink {
-  /** As people cite it: "RFC 6749 §4.1.3". */
-  label: string;
-  href: string;
-}
-
-/** One step as a builder produces it; the log adds its number and time. */
-export interface FlowStepInput {
-  from: FlowParty;
-  to: FlowParty;
-  title: string;
-  /** One sentence: what happened, and why the protocol does it. */
-  explanation: string;
-  spec: SpecLink;
-  details: Details;
-}
-
-/** One step as `GET /bff/inspector` answers it (the shape is documented in shared/design/system.md). */
-export interface FlowStep extends FlowStepInput {
-  /** Position in this session's log, from 1; a gap at the start means older steps were dropped. */
-  seq: number;
-  /** ISO 8601 time the BFF recorded it. */
-  at: string;
-}
+/** One step as a builder produces it; the log adds its number (`seq`) and time (`at`). */
+export type FlowStepInput = Omit<FlowStep, "seq" | "at">;
 
 const rfc = (number: number, section: string): SpecLink => ({
   label: `RFC ${number} §${section}`,
@@ -89,7 +64,11 @@ export const SPECS = {
 export interface FlowContext {
   clientId: string;
   redirectUri: string;
-  resource: string | undefined;
+  /**
+   * What every refresh sends besides grant_type and the refresh token, as
+   * oidc/client.ts adds it: `resource` (RFC 8707), or Entra's API `scope`.
+   */
+  refreshParameters: { resource?: string; scope?: string };
   idTokenSigningAlg: string;
   /** An endpoint from the provider's discovery document, once it was fetched. */
   endpoint(name: "token_endpoint" | "userinfo_endpoint" | "revocation_endpoint"): string | undefined;
@@ -260,25 +239,35 @@ export function createFlowSteps(context: FlowContext) {
       ];
     },
 
-    /** A refresh token request: at login to get the API's own token (RFC 8707), or when the access token expires. */
+    /**
+     * A refresh token request: "resource", at login to get the API's own token (RFC 8707
+     * `resource`, or the API's `scope` at Entra); "expiring", when the access token is about to expire.
+     */
     refreshRequest(refreshToken: string | undefined, reason: "resource" | "expiring"): FlowStepInput {
+      const { resource, scope } = context.refreshParameters;
+      const sent = new URLSearchParams({ grant_type: "refresh_token" });
+      if (resource !== undefined) sent.set("resource", resource);
+      if (scope !== undefined) sent.set("scope", scope);
+      const forApi = reason === "resource";
+      const by = resource !== undefined || scope === undefined ? "resource" : "scope";
       return {
         from: "bff",
         to: "idp",
-        title:
-          reason === "resource" ? "Token request for the API (refresh with resource)" : "Refresh request",
-        explanation:
-          reason === "resource"
+        title: forApi ? `Token request for the API (refresh with ${by})` : "Refresh request",
+        explanation: forApi
+          ? by === "resource"
             ? "Right after login the BFF uses the refresh token with resource=<API> to get an access token made for the API alone (audience-restricted)."
-            : "The access token is about to expire, so the BFF uses the refresh token; one refresh per session, however many requests are waiting.",
-        spec: reason === "resource" ? SPECS.resourceIndicator : SPECS.refreshRequest,
+            : "Right after login the BFF uses the refresh token with the API's scopes to get an access token made for the API (the code exchange's token was for the UserInfo endpoint)."
+          : "The access token is about to expire, so the BFF uses the refresh token; one refresh per session, however many requests are waiting.",
+        spec: forApi && by === "resource" ? SPECS.resourceIndicator : SPECS.refreshRequest,
         details: {
           endpoint: endpointOf(context.endpoint("token_endpoint")),
           method: "POST",
           parameters: {
-            grant_type: "refresh_token",
+            // resource and scope are configuration, shown with their values; by the allowlist,
+            // a parameter added to refreshes later would be named here, not shown.
+            ...describeParameters(sent, { shown: ["grant_type", "resource", "scope"], secret: [] }),
             refresh_token: describeToken(refreshToken, { decode: false }),
-            ...(context.resource ? { resource: context.resource } : {}),
           },
           clientAuthentication: clientAuthentication(context.clientId),
         },
@@ -385,7 +374,12 @@ export function createFlowSteps(context: FlowContext) {
         explanation:
           "The SPA posts to /bff/logout with the anti-CSRF header; the BFF records the session as ended, so a copy of the cookie is refused from now on, and deletes the cookie.",
         spec: SPECS.browserBasedApps,
-        details: { method: "POST", path: "/bff/logout", sessionCookie: "cleared" },
+        details: {
+          method: "POST",
+          path: "/bff/logout",
+          sessionCookie: "cleared",
+          inspectorCookie: `${INSPECTOR_COOKIE}: set for ${ENDED_LOG_TTL_SECONDS / 60} minutes, so this browser can still read this log (and no other); sealed, development only (value not shown)`,
+        },
       };
     },
 

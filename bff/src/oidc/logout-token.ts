@@ -52,7 +52,8 @@ export function createLogoutTokenVerifier(options: {
           algorithms: [options.algorithm],
           // §2.4: logout tokens are explicitly typed, so an ID token can never pass as one.
           typ: "logout+jwt",
-          requiredClaims: ["iat", "jti", "events"],
+          // §2.4: exp is required too (jose checks exp only when present).
+          requiredClaims: ["iat", "exp", "jti", "events"],
           maxTokenAge: MAX_AGE_SECONDS,
           clockTolerance: CLOCK_TOLERANCE_SECONDS,
           currentDate: new Date(options.now()),

@@ -74,15 +74,26 @@ function matches(pattern: string, path: string): boolean {
  * path the API does not offer through the BFF is a 404, another method a 405,
  * both before a session is read or a token is sent.
  */
-function checkApiRoute(routes: ApiRoute[] | undefined, method: string, path: string): void {
-  if (!routes) return;
-  const route = routes.find((candidate) => matches(candidate.path, path));
-  if (!route) throw new BffError("not_found", "No such API route.");
-  const allowed = route.methods.includes("GET") ? [...route.methods, "HEAD"] : route.methods;
-  if (!allowed.includes(method)) {
+function checkApiRoute(routes: ApiRoute[] | undefined, method: string, path: string): ApiRoute | undefined {
+  if (!routes) return undefined;
+  // A path may be listed more than once, with other methods and scopes (GET to read, POST to write).
+  const forPath = routes.filter((candidate) => matches(candidate.path, path));
+  if (forPath.length === 0) throw new BffError("not_found", "No such API route.");
+  const withHead = (methods: string[]) => (methods.includes("GET") ? [...methods, "HEAD"] : methods);
+  const route = forPath.find((candidate) => withHead(candidate.methods).includes(method));
+  if (!route) {
     throw new BffError("method_not_allowed", "This API route does not support this method.", {
-      allow: route.methods,
+      allow: [...new Set(forPath.flatMap((candidate) => candidate.methods))],
     });
+  }
+  return route;
+}
+
+/** The route's required scopes, checked against what the session's access token was granted. */
+function checkScopes(route: ApiRoute | undefined, granted: string[]): void {
+  const missing = route?.scopes?.find((scope) => !granted.includes(scope));
+  if (missing) {
+    throw new BffError("insufficient_scope", `This call needs the scope ${missing}.`, { scope: missing });
   }
 }
 
@@ -93,10 +104,11 @@ export function apiProxyRoutes({ config, sessions, fetch, flow }: BffServices): 
   routes.all(`${API_PREFIX}/*`, requireSameOriginScript(config.ownOrigin), async (c) => {
     const incoming = new URL(c.req.url);
     const path = apiPath(incoming.pathname);
-    checkApiRoute(config.apiRoutes, c.req.method, path);
+    const route = checkApiRoute(config.apiRoutes, c.req.method, path);
     const target = `${base}${path}${incoming.search}`;
 
     const session = await sessions.withFreshAccessToken(c, await sessions.require(c));
+    checkScopes(route, session.tokens.scopes);
 
     const headers = new Headers();
     for (const name of FORWARDED_REQUEST_HEADERS) {

@@ -43,7 +43,10 @@ export function backchannelLogoutRoutes({
   routes.post(BFF_ROUTES.backchannelLogout, async (c) => {
     const type = c.req.header("content-type") ?? "";
     if (!type.startsWith("application/x-www-form-urlencoded")) return refuse("Expected a form-encoded body.");
-    const token = new URLSearchParams(await c.req.text()).get("logout_token");
+    const tokens = new URLSearchParams(await c.req.text()).getAll("logout_token");
+    // A parameter given twice is refused, never resolved by picking one (parameter pollution).
+    if (tokens.length > 1) return refuse("logout_token is given more than once.");
+    const token = tokens[0];
     if (!token) return refuse("logout_token is missing.");
 
     let claims: Awaited<ReturnType<typeof verifier.verify>>;

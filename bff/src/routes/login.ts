@@ -18,6 +18,9 @@ import { jwtPayload, userinfoBeyond } from "../session/data.ts";
 import { sessionTokens } from "../session/sessions.ts";
 import { safeReturnTo } from "./return-to.ts";
 
+/** Scopes about the person and the login itself, which never appear on an API's access token. */
+const OIDC_SCOPES = new Set(["openid", "profile", "email", "address", "phone", "offline_access"]);
+
 /** The `prompt` values a caller may ask for (OpenID Connect Core §3.1.2.1). */
 const PROMPTS = new Set(["login", "consent", "none"]);
 
@@ -39,7 +42,7 @@ function requestedScopes(asked: string | undefined, config: ResolvedBffConfig, h
 }
 
 export function loginRoutes(services: BffServices): Hono {
-  const { config, oidc, logins, sessions, now, flow } = services;
+  const { config, oidc, logins, sessions, now, flow, logger } = services;
   const routes = new Hono();
 
   routes.get(BFF_ROUTES.login, async (c) => {
@@ -138,6 +141,17 @@ export function loginRoutes(services: BffServices): Hono {
       const forApi = await oidc.refresh(kept.refreshToken, idTokenClaims.sub);
       flow.record(flowKey, (steps) => steps.refreshResponse(forApi));
       kept = sessionTokens(forApi, kept);
+    }
+
+    // A provider may drop a scope it does not know without an error (oidc-provider does):
+    // say so now, or the API's first 403 insufficient_scope is a riddle.
+    const notGranted = config.scopes.filter(
+      (scope) => !OIDC_SCOPES.has(scope) && !kept.scopes.includes(scope),
+    );
+    if (kept.scopes.length > 0 && notGranted.length > 0) {
+      logger.warn(
+        `login: the provider did not grant ${notGranted.join(", ")} (configured in scopes); is it registered for this client and API?`,
+      );
     }
 
     // A login in a browser that still has a session (another person, or the same one again)

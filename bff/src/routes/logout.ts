@@ -42,6 +42,9 @@ export function logoutRoutes({ config, oidc, sessions, tickets, logger, flow }: 
     const ticket = await tickets.issue(session.tokens.idToken, config.postLogoutRedirectUri);
     flow.link({ ticket }, session.sid);
     flow.record(session.sid, (steps) => steps.logoutAnswer());
+    // Flow inspector only (a no-op when it is off): the steps above and those still to come
+    // (end-session, back-channel) stay readable by this browser after its session cookie is gone.
+    await flow.keepReadableAfterLogout(c, session.sid);
     return c.json({ redirectTo: `${END_SESSION_ROUTE}?ticket=${encodeURIComponent(ticket)}` });
   });
 

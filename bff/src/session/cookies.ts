@@ -9,6 +9,8 @@ import { getCookie, setCookie } from "hono/cookie";
  */
 export const SESSION_COOKIE = "__Host-bff-session";
 export const LOGIN_COOKIE = "__Host-bff-login";
+/** Development only: set at logout while the flow inspector is on (inspector/ended-log-cookie.ts). */
+export const INSPECTOR_COOKIE = "__Host-bff-inspector";
 
 /**
  * Browsers keep at most 4096 bytes of name + value per cookie (RFC 6265 §6.1

@@ -62,12 +62,16 @@ function isLoginTransaction(value: unknown): value is LoginTransaction {
  * must come back on the IdP's cross-site redirect to /bff/callback, a top-level
  * GET navigation that `Strict` would strip (docs/decisions/003).
  */
-export function createLoginTransactions(sealer: Sealer, now: () => number): LoginTransactions {
+export function createLoginTransactions(
+  sealer: Sealer,
+  now: () => number,
+  name: string = LOGIN_COOKIE,
+): LoginTransactions {
   const isFresh = (login: LoginTransaction) => now() - login.createdAt < LOGIN_TTL_SECONDS * 1000;
 
   return {
     async read(c) {
-      const raw = readCookie(c, LOGIN_COOKIE);
+      const raw = readCookie(c, name);
       if (!raw) return [];
       const unsealed = await sealer.unseal<{ logins?: unknown }>("login", raw);
       if (!unsealed.ok || !Array.isArray(unsealed.value.logins)) return [];
@@ -82,13 +86,13 @@ export function createLoginTransactions(sealer: Sealer, now: () => number): Logi
       while (kept.length > 0) {
         const sealed = await sealer.seal("login", { logins: kept }, LOGIN_TTL_SECONDS);
         // Over the browser's limit the cookie would be dropped silently: drop the oldest login instead.
-        if (cookieSize(LOGIN_COOKIE, sealed) <= MAX_COOKIE_BYTES) {
-          writeCookie(c, LOGIN_COOKIE, sealed, "Lax", LOGIN_TTL_SECONDS);
+        if (cookieSize(name, sealed) <= MAX_COOKIE_BYTES) {
+          writeCookie(c, name, sealed, "Lax", LOGIN_TTL_SECONDS);
           return;
         }
         kept = kept.slice(1);
       }
-      clearCookie(c, LOGIN_COOKIE, "Lax");
+      clearCookie(c, name, "Lax");
     },
   };
 }

@@ -15,7 +15,7 @@ export type UnsealResult<T> = { ok: true; value: T } | { ok: false; reason: Unse
  * seal made for one purpose (a logout ticket in a URL) can never be replayed as
  * another (a session cookie), although the same secrets seal both.
  */
-export type SealPurpose = "session" | "login" | "logout-ticket" | "refresh-outcome";
+export type SealPurpose = "session" | "login" | "logout-ticket" | "refresh-outcome" | "ended-flow-log";
 
 export interface Sealer {
   /** Encrypts and authenticates `data`; the seal itself stops being accepted after `ttlSeconds`. */

@@ -26,9 +26,9 @@ export type SessionCookieRead =
  * 16 KB most servers (Node's included) accept for all headers together.
  */
 export const MAX_SESSION_CHUNKS = 3;
-const chunkName = (index: number) => (index === 0 ? SESSION_COOKIE : `${SESSION_COOKIE}-${index}`);
+const chunkName = (name: string, index: number) => (index === 0 ? name : `${name}-${index}`);
 // Room for the name, "=", the "<count>~" prefix, and a margin.
-const CHUNK_CHARS = MAX_COOKIE_BYTES - `${SESSION_COOKIE}-9=9~`.length - 16;
+const chunkChars = (name: string) => MAX_COOKIE_BYTES - `${name}-9=9~`.length - 16;
 
 /** Thrown when a session does not fit even in MAX_SESSION_CHUNKS cookies. */
 export class SessionTooLargeError extends Error {
@@ -54,21 +54,21 @@ export interface SessionCookie {
 }
 
 /** Splits a sealed value into cookie values; sealed values are ASCII, so characters are bytes. */
-export function splitSealed(sealed: string): string[] {
-  if (cookieSize(SESSION_COOKIE, sealed) <= MAX_COOKIE_BYTES) return [sealed];
+export function splitSealed(sealed: string, name: string = SESSION_COOKIE): string[] {
+  if (cookieSize(name, sealed) <= MAX_COOKIE_BYTES) return [sealed];
   const parts: string[] = [];
-  for (let start = 0; start < sealed.length; start += CHUNK_CHARS)
-    parts.push(sealed.slice(start, start + CHUNK_CHARS));
+  const size = chunkChars(name);
+  for (let start = 0; start < sealed.length; start += size) parts.push(sealed.slice(start, start + size));
   if (parts.length > MAX_SESSION_CHUNKS) throw new SessionTooLargeError(sealed.length);
   return parts.map((part, index) => (index === 0 ? `${parts.length}~${part}` : part));
 }
 
 /** Whether any of the session's cookie names appears more than once in a Cookie header. */
-function sentMoreThanOnce(header: string): boolean {
+function sentMoreThanOnce(header: string, sessionCookie: string): boolean {
   const seen = new Set<string>();
   for (const pair of header.split(";")) {
     const name = pair.slice(0, pair.indexOf("=")).trim();
-    if (name !== SESSION_COOKIE && !name.startsWith(`${SESSION_COOKIE}-`)) continue;
+    if (name !== sessionCookie && !name.startsWith(`${sessionCookie}-`)) continue;
     if (seen.has(name)) return true;
     seen.add(name);
   }
@@ -76,19 +76,19 @@ function sentMoreThanOnce(header: string): boolean {
 }
 
 /** Joins the request's session cookies back into the sealed value, or undefined when parts are missing. */
-function joinSealed(c: Context): string | undefined {
-  const first = readCookie(c, SESSION_COOKIE);
+function joinSealed(c: Context, name: string): string | undefined {
+  const first = readCookie(c, name);
   if (first === undefined || first === "") return undefined;
   // Two cookies of one name mean someone planted one (a sibling host, a parent Domain): rather
   // than guess which is ours, treat the request as having no readable session.
-  if (sentMoreThanOnce(c.req.header("cookie") ?? "")) return "";
+  if (sentMoreThanOnce(c.req.header("cookie") ?? "", name)) return "";
   const split = /^(\d)~(.*)$/s.exec(first);
   if (!split) return first;
   const count = Number(split[1]);
   if (count < 2 || count > MAX_SESSION_CHUNKS) return "";
   let sealed = split[2] ?? "";
   for (let index = 1; index < count; index++) {
-    const part = readCookie(c, chunkName(index));
+    const part = readCookie(c, chunkName(name, index));
     if (part === undefined) return "";
     sealed += part;
   }
@@ -115,6 +115,7 @@ export function createSessionCookie(
   sealer: Sealer,
   lifetimes: SessionLifetimes,
   now: () => number,
+  name: string = SESSION_COOKIE,
 ): SessionCookie {
   const unsealed = new Map<string, { session: SessionData; until: number }>();
 
@@ -145,35 +146,35 @@ export function createSessionCookie(
   const clearChunksFrom = (c: Context, from: number) => {
     const present = getCookie(c);
     for (let index = Math.max(1, from); index <= MAX_SESSION_CHUNKS; index++) {
-      if (present[chunkName(index)] !== undefined) clearCookie(c, chunkName(index), "Strict");
+      if (present[chunkName(name, index)] !== undefined) clearCookie(c, chunkName(name, index), "Strict");
     }
   };
 
   return {
     async read(c) {
-      const sealed = joinSealed(c);
+      const sealed = joinSealed(c, name);
       if (sealed === undefined) return { state: "absent" };
       if (sealed === "") return { state: "unreadable", reason: "missing parts" };
       return unsealSession(sealed);
     },
 
     async write(c, session) {
-      const parts = splitSealed(await sealSession(session));
+      const parts = splitSealed(await sealSession(session), name);
       const maxAge = remainingSeconds(session);
       parts.forEach((part, index) => {
-        writeCookie(c, chunkName(index), part, "Strict", maxAge);
+        writeCookie(c, chunkName(name, index), part, "Strict", maxAge);
       });
       clearChunksFrom(c, parts.length);
     },
 
     clear(c) {
-      clearCookie(c, SESSION_COOKIE, "Strict");
+      clearCookie(c, name, "Strict");
       clearChunksFrom(c, 1);
     },
 
     async measure(session) {
-      const parts = splitSealed(await sealSession(session));
-      return parts.reduce((sum, part, index) => sum + cookieSize(chunkName(index), part), 0);
+      const parts = splitSealed(await sealSession(session), name);
+      return parts.reduce((sum, part, index) => sum + cookieSize(chunkName(name, index), part), 0);
     },
   };
 }

@@ -5,20 +5,18 @@
  * typed on screen until they choose "Log in again".
  */
 import { type BffClient, BffError, createBffClient } from "@oidc-bff/client";
+import { FLOW_INSPECTOR_ROUTE, type FlowLogView } from "@oidc-bff/shared";
 
 export const bff = createBffClient({ onSessionEnded: "throw" });
 
-/** The BFF's flow inspector (development only; the BFF answers 404 when it is off). */
-export const INSPECTOR_PATH = "/bff/inspector";
-
 /**
- * The current session's protocol log from the BFF's flow inspector, typed by
- * the caller (features/inspector/types.ts), or `null` when the BFF runs
- * without the inspector: a 404 is an answer here, not an error.
+ * The protocol log from the BFF's flow inspector (development only): the
+ * current session's, or the one this browser just logged out of. `null` when
+ * the BFF runs without the inspector: a 404 is an answer here, not an error.
  */
-export async function getFlowLog<T>(client: BffClient = bff): Promise<T | null> {
+export async function getFlowLog(client: BffClient = bff): Promise<FlowLogView | null> {
   try {
-    return await client.fetchJson<T>(INSPECTOR_PATH);
+    return await client.fetchJson<FlowLogView>(FLOW_INSPECTOR_ROUTE);
   } catch (error) {
     if (error instanceof BffError && error.status === 404) return null;
     throw error;

@@ -25,17 +25,17 @@ export function InspectorPage() {
 
 function InspectorContent() {
   const session = useSession();
-  const log = useFlowLog(session.data?.authenticated === true, { refetchOnMount: "always" });
+  const log = useFlowLog(session.data, { refetchOnMount: "always" });
   const clear = useClearFlowLog();
 
   if (session.isPending) return <Loading label="Checking your session…" />;
   if (session.isError) {
     return <ErrorAlert view={describeError(session.error)} onRetry={() => void session.refetch()} />;
   }
-  if (!session.data.authenticated) return <LoginAlert message="You are not logged in." action="Log in" />;
   if (log.isError) return <ErrorAlert view={describeError(log.error)} onRetry={() => void log.refetch()} />;
   if (log.isPending) return <Loading label="Loading the protocol log…" />;
-  if (log.data === null) {
+  if (log.data === "none") return <LoginAlert message="You are not logged in." action="Log in" />;
+  if (log.data === "off") {
     return (
       <div className="alert alert-info">
         <p>The flow inspector is off on this BFF. It runs in development only (BFF_FLOW_INSPECTOR=on).</p>
@@ -43,8 +43,18 @@ function InspectorContent() {
     );
   }
 
+  const ended = log.data.session === "ended";
   return (
     <>
+      {ended ? (
+        <div className="alert alert-info">
+          <p>
+            You have logged out. This is the log of the session that ended, readable in this browser for a few
+            minutes: its last steps (the logout, the revocation of the refresh token, the end-session request
+            and the IdP's back-channel logout) happen after the session cookie is gone.
+          </p>
+        </div>
+      ) : null}
       <div className="inspector-actions">
         <button
           type="button"
@@ -54,14 +64,17 @@ function InspectorContent() {
         >
           Refresh
         </button>
-        <button
-          type="button"
-          className="button button-secondary"
-          onClick={() => clear.mutate()}
-          disabled={clear.isPending}
-        >
-          Clear the log
-        </button>
+        {/* An ended session's log is read-only. */}
+        {ended ? null : (
+          <button
+            type="button"
+            className="button button-secondary"
+            onClick={() => clear.mutate()}
+            disabled={clear.isPending}
+          >
+            Clear the log
+          </button>
+        )}
       </div>
       {clear.isError ? <ErrorAlert view={describeError(clear.error)} /> : null}
       <Timeline log={log.data} />

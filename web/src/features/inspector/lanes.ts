@@ -3,9 +3,9 @@
  * API), an arrow from the sender's lane to the receiver's. Pure functions, so
  * the drawing and the words read by screen readers come from one place.
  */
-import { PARTIES, type Party } from "./types.ts";
+import { FLOW_PARTIES, type FlowParty } from "@oidc-bff/shared";
 
-export const PARTY_NAMES: Record<Party, string> = {
+export const PARTY_NAMES: Record<FlowParty, string> = {
   browser: "Browser",
   bff: "BFF",
   idp: "IdP",
@@ -29,12 +29,12 @@ export interface Arrow {
 
 /** The lane of a party, 1-based; an unknown party (a newer BFF) goes to the BFF's lane. */
 export function laneOf(party: string): number {
-  const index = PARTIES.indexOf(party as Party);
-  return (index === -1 ? PARTIES.indexOf("bff") : index) + 1;
+  const index = FLOW_PARTIES.indexOf(party as FlowParty);
+  return (index === -1 ? FLOW_PARTIES.indexOf("bff") : index) + 1;
 }
 
 function nameOf(party: string): string {
-  return PARTY_NAMES[party as Party] ?? party;
+  return PARTY_NAMES[party as FlowParty] ?? party;
 }
 
 export function arrowOf(step: { from: string; to: string }): Arrow {

@@ -1,6 +1,7 @@
+import { FLOW_PARTIES, type FlowLogView, type FlowStep } from "@oidc-bff/shared";
+
 import { formatDateTime } from "../../lib/format.ts";
 import { arrowOf, formatDetails, PARTY_NAMES } from "./lanes.ts";
-import { type FlowLogView, type FlowStep, PARTIES } from "./types.ts";
 
 /**
  * The steps as a sequence diagram: four lanes (Browser, BFF, IdP, API) and
@@ -22,7 +23,7 @@ export function Timeline({ log }: { log: FlowLogView }) {
       ) : (
         <>
           <div className="lanes" aria-hidden="true">
-            {PARTIES.map((party) => (
+            {FLOW_PARTIES.map((party) => (
               <span key={party} className={`lane-name lane-${party}`}>
                 {PARTY_NAMES[party]}
               </span>

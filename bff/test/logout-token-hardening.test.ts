@@ -1,0 +1,122 @@
+/**
+ * Back-channel logout cases of the security checklist (docs/security.md) that
+ * backchannel-logout.test.ts leaves open: a duplicated parameter, a key the IdP
+ * does not publish under an unknown kid, missing times, a real ID token posted
+ * as a logout token, and extra claims. Each refusal is a 400 that ends nothing.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+
+import { BFF, IDP, logIn, startSystem, type TestBrowser, type TestSystem } from "./harness.ts";
+
+const EVENT = "http://schemas.openid.net/event/backchannel-logout";
+const dir = mkdtempSync(join(tmpdir(), "bff-logout-token-"));
+const keysPath = join(dir, "jwks.json");
+
+let system: TestSystem;
+let idpKey: JWK & { kid: string };
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeEach(async () => {
+  system = await startSystem({}, {}, { keysPath });
+  const { keys } = JSON.parse(readFileSync(keysPath, "utf8")) as { keys: (JWK & { kid: string })[] };
+  idpKey = keys[0] as JWK & { kid: string };
+});
+afterEach(async () => {
+  await system.close();
+});
+
+async function logoutToken(claims: Record<string, unknown> = {}, key: JWK & { kid: string } = idpKey) {
+  const now = Math.floor(Date.now() / 1000);
+  const all: Record<string, unknown> = {
+    iss: IDP,
+    aud: "web-bff",
+    iat: now,
+    exp: now + 120,
+    jti: randomUUID(),
+    sub: "user-alice",
+    events: { [EVENT]: {} },
+    ...claims,
+  };
+  for (const [name, value] of Object.entries(all)) if (value === undefined) delete all[name];
+  return new SignJWT(all)
+    .setProtectedHeader({ alg: "RS256", typ: "logout+jwt", kid: key.kid })
+    .sign(await importJWK(key, "RS256"));
+}
+
+const post = (body: string) =>
+  system.fetch(`${BFF}/bff/backchannel-logout`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body,
+  });
+const postToken = (token: string) => post(new URLSearchParams({ logout_token: token }).toString());
+
+async function stillLoggedIn(browser: TestBrowser) {
+  expect((await browser.api("/api/contacts")).status).toBe(200);
+}
+
+describe("a logout token that must be refused (400), ending nothing", () => {
+  it("given twice in one form, even when the first one is valid (D7)", async () => {
+    const alice = await logIn(system);
+    const valid = await logoutToken();
+    const response = await post(`logout_token=${valid}&logout_token=${await logoutToken()}`);
+    expect(response.status).toBe(400);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    await stillLoggedIn(alice);
+  });
+
+  it("signed by an unpublished key under a kid the IdP never had: one JWKS fetch more at most (D8a)", async () => {
+    const alice = await logIn(system);
+    const { privateKey } = await generateKeyPair("RS256", { extractable: true });
+    const stranger = { ...(await exportJWK(privateKey)), kid: "kid-the-idp-never-had" };
+    const jwksFetches = () => system.idpRequests.filter((request) => request === "GET /jwks").length;
+    const before = jwksFetches();
+    for (let i = 0; i < 5; i++) expect((await postToken(await logoutToken({}, stranger))).status).toBe(400);
+    expect(jwksFetches() - before).toBeLessThanOrEqual(1);
+    await stillLoggedIn(alice);
+  });
+
+  it.each([
+    ["without iat", { iat: undefined }],
+    ["without exp", { exp: undefined }],
+    ["expired a minute and a half ago", { exp: Math.floor(Date.now() / 1000) - 90 }],
+  ])("%s (D8f)", async (_, claims) => {
+    const alice = await logIn(system);
+    expect((await postToken(await logoutToken(claims))).status).toBe(400);
+    await stillLoggedIn(alice);
+  });
+
+  it("a real ID token from the IdP, posted as a logout token (D8l)", async () => {
+    const idTokens: string[] = [];
+    const original = system.fetch;
+    system.fetch = async (input, init) => {
+      const response = await original(input, init);
+      if (new Request(input, init).url === `${IDP}/token`) {
+        const { id_token: idToken } = (await response.clone().json()) as { id_token?: string };
+        if (idToken) idTokens.push(idToken);
+      }
+      return response;
+    };
+    const alice = await logIn(system);
+    system.fetch = original;
+    expect(idTokens.length).toBeGreaterThan(0);
+    for (const idToken of idTokens) expect((await postToken(idToken)).status).toBe(400);
+    await stillLoggedIn(alice);
+  });
+});
+
+describe("a valid logout token", () => {
+  it("with claims the BFF does not know: accepted (200), and the session ends (D8n)", async () => {
+    const alice = await logIn(system);
+    const response = await postToken(
+      await logoutToken({ ignored_claim: "x", acr: "urn:example:loa:2", txn: randomUUID() }),
+    );
+    expect(response.status).toBe(200);
+    expect((await alice.api("/api/contacts")).status).toBe(401);
+  });
+});
