@@ -50,7 +50,7 @@ describe("each person's contacts", () => {
     expect(names(bobs)).not.toContain("Mad Hatter");
   });
 
-  it("can be added and deleted by their owner only", async () => {
+  it("can be added and deleted by their owner only (E9)", async () => {
     const created = await add(alice, { name: "Dormouse", email: "dormouse@example.com", group: "Tea" });
     expect(created.status).toBe(201);
     const contact = (await created.json()) as Contact;
@@ -93,7 +93,7 @@ describe("each person's contacts", () => {
 });
 
 describe("scopes", () => {
-  it("a token with contacts:read only may list but not write: 403 insufficient_scope", async () => {
+  it("a token with contacts:read only may list but not write: 403 insufficient_scope (E8)", async () => {
     expect(await list(aliceReadOnly)).not.toHaveLength(0);
     const response = await add(aliceReadOnly, { name: "March Hare", email: "hare@example.com" });
     expect(response.status).toBe(403);

@@ -70,7 +70,7 @@ describe("a real access token from the IdP", () => {
     expect(idp.fetched).toEqual(["/.well-known/openid-configuration", "/jwks"]);
   });
 
-  it("is refused when its algorithm is not in the configured allowlist", async () => {
+  it("is refused when its algorithm is not in the configured allowlist (E2)", async () => {
     await expectInvalidToken(await me(newApi({ algorithms: ["ES256"] }), aliceToken));
   });
 });
@@ -90,7 +90,7 @@ describe("a request without a bearer token in the Authorization header", () => {
     });
   });
 
-  it("gets 401 for an encrypted token (JWE, five parts): the API accepts signed tokens only", async () => {
+  it("gets 401 for an encrypted token (JWE, five parts): the API accepts signed tokens only (E7)", async () => {
     const jwe = ["eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ", "a", "b", "c", "d"].join(".");
     await expectInvalidToken(await me(newApi(), jwe));
   });
@@ -113,7 +113,7 @@ describe("a request without a bearer token in the Authorization header", () => {
     ["Bearer \u00e9t\u00e9", true],
     ["Basic x", false],
     ["Token abc", false],
-  ])("answers 401, never 500, to Authorization: %s", async (header, tokenError) => {
+  ])("answers 401, never 500, to Authorization: %s (E12)", async (header, tokenError) => {
     const response = await newApi().app.request("/contacts", { headers: { authorization: header } });
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ code: "invalid_token" });
@@ -136,25 +136,25 @@ describe("a token that is forged or not meant for this API", () => {
   });
 
   it.each<[string, Parameters<typeof forge>[1]]>([
-    ["another issuer", { claims: { iss: "http://evil.example" } }],
-    ["the issuer with a trailing slash", { claims: { iss: `${ISSUER}/` } }],
-    ["another audience", { claims: { aud: "http://localhost:9999" } }],
-    ["the IdP client as audience (an ID token's aud)", { claims: { aud: "web-bff" } }],
-    ["an exp 60 s ago", { claims: { exp: Math.floor(Date.now() / 1000) - 60 } }],
-    ["no exp", { claims: { exp: undefined } }],
+    ["another issuer (E3)", { claims: { iss: "http://evil.example" } }],
+    ["the issuer with a trailing slash (E3)", { claims: { iss: `${ISSUER}/` } }],
+    ["another audience (E4)", { claims: { aud: "http://localhost:9999" } }],
+    ["the IdP client as audience (an ID token's aud) (E4)", { claims: { aud: "web-bff" } }],
+    ["an exp 60 s ago (E5)", { claims: { exp: Math.floor(Date.now() / 1000) - 60 } }],
+    ["no exp (E5)", { claims: { exp: undefined } }],
     ["no iat", { claims: { iat: undefined } }],
     ["no sub", { claims: { sub: undefined } }],
     ["no client_id", { claims: { client_id: undefined } }],
     ["a non-string scope", { claims: { scope: ["contacts:read"] } }],
-    ["an nbf in the future", { claims: { nbf: Math.floor(Date.now() / 1000) + 600 } }],
-    ["typ JWT (an ID token or another JWT)", { header: { typ: "JWT" } }],
-    ["no typ", { header: { typ: undefined } }],
+    ["an nbf in the future (E5)", { claims: { nbf: Math.floor(Date.now() / 1000) + 600 } }],
+    ["typ JWT (an ID token or another JWT) (E1)", { header: { typ: "JWT" } }],
+    ["no typ (E1)", { header: { typ: undefined } }],
   ])("is refused with %s", async (_, options) => {
     await expectInvalidToken(await me(newApi(), await forge(idp.signingKey, options)));
   });
 
   it.each<[string, Parameters<typeof forge>[1]]>([
-    ["typ application/at+jwt", { header: { typ: "application/at+jwt" } }],
+    ["typ application/at+jwt (E1)", { header: { typ: "application/at+jwt" } }],
     ["an aud array that contains the API", { claims: { aud: ["http://other.example", AUDIENCE] } }],
     ["an exp 2 s ago (within the clock tolerance)", { claims: { exp: Math.floor(Date.now() / 1000) - 2 } }],
   ])("is accepted with %s", async (_, options) => {
@@ -172,7 +172,7 @@ describe("a token that is forged or not meant for this API", () => {
     expect(await response.json()).toMatchObject({ client_id: "web-bff" });
   });
 
-  it("is refused once it expires, although it was accepted (and remembered) before", async () => {
+  it("is refused once it expires, although it was accepted (and remembered) before (E5)", async () => {
     let clock = Date.now();
     const api = newApi({ clockToleranceSeconds: 0 }, { now: () => clock });
     const token = await forge(idp.signingKey, { claims: { exp: Math.floor(clock / 1000) + 60 } });
@@ -253,7 +253,7 @@ describe("a token with a kid the cached JWKS does not have", () => {
 });
 
 describe("when the IdP cannot be reached", () => {
-  it("answers 503 idp_unavailable (not 500), and recovers once the IdP is back", async () => {
+  it("answers 503 idp_unavailable (not 500), and recovers once the IdP is back (H3)", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
     let up = false;
     const api = newApi(

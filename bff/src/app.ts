@@ -115,6 +115,7 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
       logger,
       now,
       flow,
+      issuer: config.issuerIdentifier,
     }),
     logger,
     fetch: fetchImpl,
@@ -127,7 +128,9 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
   app.use(async (c, next) => {
     await next();
     c.header("x-content-type-options", "nosniff");
-    c.header("referrer-policy", "same-origin");
+    // The login, callback and end-session URLs carry code, state or an ID token hint, and a failed
+    // one is shown as a page with links: no Referer from them, not even to our own origin's logs.
+    c.header("referrer-policy", PAGE_ROUTES.has(c.req.path) ? "no-referrer" : "same-origin");
     // In production the BFF is on https: tell the browser never to try plain http.
     if (config.mode === "production") c.header("strict-transport-security", "max-age=31536000");
   });

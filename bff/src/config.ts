@@ -1,22 +1,53 @@
+import { createPrivateKey, type JsonWebKey, type KeyObject, type webcrypto } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 import { BFF_ROUTES } from "@oidc-bff/shared";
 
 import { BffError } from "./errors.ts";
+import { whyCookieSecretIsKnown } from "./known-secrets.ts";
 import { LOGIN_COOKIE, SESSION_COOKIE } from "./session/cookies.ts";
 
 const DEFAULT_COOKIE_NAMES = { session: SESSION_COOKIE, login: LOGIN_COOKIE };
 
 export type BffMode = "development" | "test" | "production";
 
+export const CLIENT_AUTHENTICATION_METHODS = [
+  "client_secret_basic",
+  "client_secret_post",
+  "private_key_jwt",
+] as const;
+export type ClientAuthenticationMethod = (typeof CLIENT_AUTHENTICATION_METHODS)[number];
+
 /** What `createBff` needs. Everything the BFF knows about the IdP comes from `issuer` by discovery. */
 export interface BffConfig {
   /** The OpenID Provider's issuer identifier; discovery at `<issuer>/.well-known/openid-configuration`. */
   issuer: string;
-  /** A confidential client registered at the provider (client_secret_basic). */
+  /** A confidential client registered at the provider. */
   clientId: string;
-  clientSecret: string;
+  /** The client's secret, for client_secret_basic and client_secret_post. Not with private_key_jwt. */
+  clientSecret?: string;
+  /**
+   * How the BFF proves it is `clientId` at the token and revocation endpoints (docs/decisions/013):
+   * - `"client_secret_basic"` (default): `clientSecret` in HTTP Basic (RFC 6749 §2.3.1);
+   * - `"client_secret_post"`: `clientSecret` in the form body, for providers that require it;
+   * - `"private_key_jwt"`: no shared secret. Each request carries a short-lived JWT signed with
+   *   `clientPrivateKey` (RFC 7523 §2.2, OpenID Connect Core §9); the provider holds only the public key.
+   */
+  clientAuthentication?: ClientAuthenticationMethod;
+  /**
+   * private_key_jwt: the BFF's private key, as PKCS#8 PEM text (`-----BEGIN PRIVATE KEY-----`)
+   * or a private JWK (an object, or its JSON text). Read it from a file or a secret store,
+   * never from source code (`BFF_CLIENT_PRIVATE_KEY_FILE`).
+   */
+  clientPrivateKey?: string | JsonWebKey;
+  /** private_key_jwt: the `kid` the provider knows the public key by. Default: the JWK's `kid`; none for a PEM. */
+  clientKeyId?: string;
+  /**
+   * private_key_jwt: the assertion's algorithm. Default: the JWK's `alg`, else by key type: RS256 for RSA,
+   * ES256 / ES384 / ES512 for P-256 / P-384 / P-521, Ed25519 for Ed25519. PS256/384/512 need an RSA key.
+   */
+  clientSigningAlg?: string;
   /** Registered exactly at the provider; its path must be `/bff/callback`. Its origin is the BFF's own origin. */
   redirectUri: string;
   /** Where the provider sends the browser after logout; registered there too. */
@@ -138,11 +169,176 @@ export interface ApiRoute {
  */
 export const DEFAULT_SCOPES = "openid profile email offline_access";
 
+/** How the BFF authenticates to the provider, ready to use: the secret, or a non-extractable signing key. */
+export type ResolvedClientAuthentication =
+  | { method: "client_secret_basic" | "client_secret_post"; clientSecret: string }
+  | {
+      method: "private_key_jwt";
+      privateKey: webcrypto.CryptoKey;
+      keyId: string | undefined;
+      alg: ClientSigningAlg;
+    };
+
+/**
+ * The algorithms a client assertion can be signed with: each with the key it needs and its Web
+ * Crypto parameters (oauth4webapi names the `alg` after the CryptoKey's algorithm). No HS*: a
+ * shared secret is what private_key_jwt does away with. `namedCurve` as Node reports it.
+ */
+const CLIENT_SIGNING_ALGS = {
+  RS256: { keyType: "rsa", subtle: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } },
+  RS384: { keyType: "rsa", subtle: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-384" } },
+  RS512: { keyType: "rsa", subtle: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-512" } },
+  PS256: { keyType: "rsa", subtle: { name: "RSA-PSS", hash: "SHA-256" } },
+  PS384: { keyType: "rsa", subtle: { name: "RSA-PSS", hash: "SHA-384" } },
+  PS512: { keyType: "rsa", subtle: { name: "RSA-PSS", hash: "SHA-512" } },
+  ES256: { keyType: "ec", namedCurve: "prime256v1", subtle: { name: "ECDSA", namedCurve: "P-256" } },
+  ES384: { keyType: "ec", namedCurve: "secp384r1", subtle: { name: "ECDSA", namedCurve: "P-384" } },
+  ES512: { keyType: "ec", namedCurve: "secp521r1", subtle: { name: "ECDSA", namedCurve: "P-521" } },
+  Ed25519: { keyType: "ed25519", subtle: { name: "Ed25519" } },
+} as const;
+export type ClientSigningAlg = keyof typeof CLIENT_SIGNING_ALGS;
+
+const isClientSigningAlg = (value: unknown): value is ClientSigningAlg =>
+  typeof value === "string" && Object.hasOwn(CLIENT_SIGNING_ALGS, value);
+
+/** RFC 7518 §3.3: RSA keys for RS256…PS512 are 2048 bits or more. */
+const MIN_RSA_BITS = 2048;
+
+type KeyProblem = { field: keyof BffConfig; message: string };
+
+/**
+ * `clientPrivateKey` as a KeyObject, or why it is not one. Messages never quote the value:
+ * it is the key, or a mistake close to it.
+ */
+function readClientPrivateKey(value: unknown): { key: KeyObject; jwk?: JsonWebKey } | KeyProblem {
+  const problem = (message: string): KeyProblem => ({ field: "clientPrivateKey", message });
+  let jwk: unknown = value;
+  if (typeof value === "string") {
+    if (value.trimStart().startsWith("{")) {
+      try {
+        jwk = JSON.parse(value);
+      } catch {
+        return problem("looks like a JWK but is not valid JSON");
+      }
+    } else if (value.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
+      return problem("is an encrypted PKCS#8 key: store it unencrypted, in a file only the BFF can read");
+    } else if (!value.includes("-----BEGIN PRIVATE KEY-----")) {
+      return problem(
+        "must be a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----) or a private JWK; convert another PEM form with `openssl pkcs8 -topk8 -nocrypt`",
+      );
+    } else {
+      try {
+        return { key: createPrivateKey({ key: value, format: "pem" }) };
+      } catch {
+        return problem("is not a readable PKCS#8 PEM private key");
+      }
+    }
+  }
+  if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) {
+    return problem("is required with private_key_jwt: a PKCS#8 PEM private key or a private JWK");
+  }
+  const candidate = jwk as JsonWebKey;
+  if (candidate.kty === "oct")
+    return problem("is a symmetric key: private_key_jwt needs an asymmetric key pair");
+  if (candidate.d === undefined) {
+    return problem(
+      'is a public JWK: the BFF needs the private key (with "d"); the provider gets the public one',
+    );
+  }
+  try {
+    return { key: createPrivateKey({ key: candidate, format: "jwk" }), jwk: candidate };
+  } catch {
+    return problem("is not a usable private JWK (RSA, EC P-256/384/521 or Ed25519)");
+  }
+}
+
+/**
+ * The private_key_jwt settings as a signing key, `kid` and algorithm, or the first thing wrong with
+ * them. The algorithm must fit the key: oauth4webapi takes the `alg` from the key it is given.
+ */
+function clientSigningKey(
+  config: BffConfig,
+): { privateKey: webcrypto.CryptoKey; keyId: string | undefined; alg: ClientSigningAlg } | KeyProblem {
+  const read = readClientPrivateKey(config.clientPrivateKey);
+  if ("message" in read) return read;
+  const { key, jwk } = read;
+
+  const wanted = config.clientSigningAlg ?? jwk?.alg;
+  if (
+    config.clientSigningAlg !== undefined &&
+    jwk?.alg !== undefined &&
+    jwk.alg !== config.clientSigningAlg
+  ) {
+    return {
+      field: "clientSigningAlg",
+      message: `is "${config.clientSigningAlg}" but the JWK says "${jwk.alg}": remove one`,
+    };
+  }
+  const keyType = key.asymmetricKeyType;
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  const byKeyType: Record<string, ClientSigningAlg | undefined> = {
+    rsa: "RS256",
+    ed25519: "Ed25519",
+    ...(curve === "prime256v1" ? { ec: "ES256" } : {}),
+    ...(curve === "secp384r1" ? { ec: "ES384" } : {}),
+    ...(curve === "secp521r1" ? { ec: "ES512" } : {}),
+  };
+  const alg = wanted ?? byKeyType[keyType ?? ""];
+  if (alg === undefined) {
+    return {
+      field: "clientPrivateKey",
+      message: `is a ${keyType ?? "unknown"}${curve ? ` (${curve})` : ""} key: use RSA, EC P-256/384/521 or Ed25519`,
+    };
+  }
+  if (!isClientSigningAlg(alg)) {
+    return {
+      field: "clientSigningAlg",
+      message: `must be one of ${Object.keys(CLIENT_SIGNING_ALGS).join(", ")} (got "${String(alg)}"${config.clientSigningAlg === undefined ? ", the JWK's alg" : ""})`,
+    };
+  }
+  const spec = CLIENT_SIGNING_ALGS[alg];
+  if (spec.keyType !== keyType || ("namedCurve" in spec && spec.namedCurve !== curve)) {
+    return {
+      field: "clientSigningAlg",
+      message: `${alg} does not fit the key in clientPrivateKey (a ${keyType ?? "unknown"}${curve ? ` ${curve}` : ""} key)`,
+    };
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  if (keyType === "rsa" && (bits ?? 0) < MIN_RSA_BITS) {
+    return {
+      field: "clientPrivateKey",
+      message: `is an RSA key of ${bits} bits; at least ${MIN_RSA_BITS} are needed`,
+    };
+  }
+
+  const keyId = config.clientKeyId ?? jwk?.kid;
+  if (keyId !== undefined && (typeof keyId !== "string" || keyId.trim() === "")) {
+    return { field: "clientKeyId", message: "must be a non-empty string" };
+  }
+  if (config.clientKeyId !== undefined && jwk?.kid !== undefined && jwk.kid !== config.clientKeyId) {
+    return {
+      field: "clientKeyId",
+      message: `is "${config.clientKeyId}" but the JWK's kid is "${jwk.kid}": remove one`,
+    };
+  }
+  // Non-extractable: once resolved, the key can sign and nothing else, not even be read back.
+  return { privateKey: key.toCryptoKey(spec.subtle, false, ["sign"]), keyId, alg };
+}
+
+/** The configured client authentication, ready to use (validateConfig has accepted the configuration). */
+function resolveClientAuthentication(config: BffConfig): ResolvedClientAuthentication {
+  const method = config.clientAuthentication ?? "client_secret_basic";
+  if (method !== "private_key_jwt") return { method, clientSecret: config.clientSecret ?? "" };
+  const signing = clientSigningKey(config);
+  if ("message" in signing) throw new BffError("invalid_config", `${signing.field} ${signing.message}`);
+  return { method, ...signing };
+}
+
 /** The configuration after validation, with defaults applied and URLs parsed. */
 export interface ResolvedBffConfig {
   issuer: URL;
   clientId: string;
-  clientSecret: string;
+  clientAuthentication: ResolvedClientAuthentication;
   redirectUri: string;
   postLogoutRedirectUri: string;
   apiBaseUrl: URL;
@@ -264,9 +460,7 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
   }
 
   if (typeof config.clientId !== "string" || config.clientId === "") add("clientId", "is required");
-  if (typeof config.clientSecret !== "string" || config.clientSecret === "") {
-    add("clientSecret", "is required");
-  }
+  validateClientAuthentication(config, add);
 
   const redirect = secureOrLoopback("redirectUri", config.redirectUri);
   if (redirect && redirect.pathname !== BFF_ROUTES.callback) {
@@ -293,7 +487,12 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
           "cookieSecrets",
           `secret #${index + 1} must be at least ${MIN_COOKIE_SECRET_LENGTH} characters (has ${typeof secret === "string" ? secret.length : 0})`,
         );
+        return;
       }
+      // A published or placeholder secret lets anyone who read it forge sessions (known-secrets.ts).
+      const known = mode === "production" ? whyCookieSecretIsKnown(secret) : undefined;
+      if (known)
+        add("cookieSecrets", `secret #${index + 1} ${known}: generate one (openssl rand -base64 32)`);
     });
     if (new Set(config.cookieSecrets).size !== config.cookieSecrets.length) {
       add("cookieSecrets", "secrets must be different from each other");
@@ -400,6 +599,36 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
   return problems;
 }
 
+/** One way to authenticate, with exactly the settings it uses: a leftover secret or key is a mistake. */
+function validateClientAuthentication(
+  config: BffConfig,
+  add: (field: keyof BffConfig, message: string) => void,
+): void {
+  const method = config.clientAuthentication ?? "client_secret_basic";
+  if (!CLIENT_AUTHENTICATION_METHODS.includes(method)) {
+    add(
+      "clientAuthentication",
+      `must be one of ${CLIENT_AUTHENTICATION_METHODS.join(", ")} (got "${String(method)}")`,
+    );
+    return;
+  }
+  const hasSecret = config.clientSecret !== undefined && config.clientSecret !== "";
+  if (method === "private_key_jwt") {
+    if (hasSecret) {
+      add("clientSecret", "must not be set with private_key_jwt: the private key replaces the shared secret");
+    }
+    const signing = clientSigningKey(config);
+    if ("message" in signing) add(signing.field, signing.message);
+    return;
+  }
+  if (typeof config.clientSecret !== "string" || !hasSecret) add("clientSecret", `is required (${method})`);
+  for (const field of ["clientPrivateKey", "clientKeyId", "clientSigningAlg"] as const) {
+    if (config[field] !== undefined) {
+      add(field, `is only used with private_key_jwt (the client authentication is ${method})`);
+    }
+  }
+}
+
 /**
  * Validates a configuration and applies the defaults, or throws one
  * `BffError("invalid_config")` that lists every problem.
@@ -417,7 +646,7 @@ export function resolveConfig(config: BffConfig): ResolvedBffConfig {
   return {
     issuer,
     clientId: config.clientId,
-    clientSecret: config.clientSecret,
+    clientAuthentication: resolveClientAuthentication(config),
     redirectUri: config.redirectUri,
     postLogoutRedirectUri: config.postLogoutRedirectUri,
     apiBaseUrl: new URL(config.apiBaseUrl),

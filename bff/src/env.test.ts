@@ -1,3 +1,8 @@
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 import { describe, expect, it } from "vitest";
 
 import { bffSettingsFromEnvironment } from "./env.ts";
@@ -151,5 +156,83 @@ describe("bffSettingsFromEnvironment", () => {
     expect(failure({ ...VALID, BFF_REDIRECT_URI: "https://app.example.com/callback" })).toMatch(
       /BFF_REDIRECT_URI must end in \/bff\/callback/,
     );
+  });
+
+  describe("client authentication", () => {
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const pem = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+    const dir = mkdtempSync(join(tmpdir(), "bff-env-key-"));
+    const pemFile = join(dir, "client-key.pem");
+    writeFileSync(pemFile, pem, { mode: 0o600 });
+    const jwkFile = join(dir, "client-key.json");
+    writeFileSync(jwkFile, JSON.stringify({ ...privateKey.export({ format: "jwk" }), kid: "from-jwk" }));
+    const { BFF_CLIENT_SECRET: _secret, ...WITHOUT_SECRET } = VALID;
+    const KEYED = { ...WITHOUT_SECRET, BFF_CLIENT_AUTHENTICATION: "private_key_jwt" };
+
+    it("reads client_secret_post with the secret", () => {
+      const { config } = bffSettingsFromEnvironment({
+        ...VALID,
+        BFF_CLIENT_AUTHENTICATION: "client_secret_post",
+      });
+      expect(config).toMatchObject({
+        clientAuthentication: "client_secret_post",
+        clientSecret: "client-secret",
+      });
+    });
+
+    it("reads private_key_jwt's key from a file (PEM or JWK) and its key id, with no secret", () => {
+      const { config } = bffSettingsFromEnvironment({
+        ...KEYED,
+        BFF_CLIENT_PRIVATE_KEY_FILE: pemFile,
+        BFF_CLIENT_KEY_ID: "bff-2025",
+        BFF_CLIENT_SIGNING_ALG: "ES256",
+      });
+      expect(config).toMatchObject({
+        clientAuthentication: "private_key_jwt",
+        clientPrivateKey: pem,
+        clientKeyId: "bff-2025",
+        clientSigningAlg: "ES256",
+      });
+      expect(config.clientSecret).toBeUndefined();
+      const fromJwk = bffSettingsFromEnvironment({ ...KEYED, BFF_CLIENT_PRIVATE_KEY_FILE: jwkFile }).config;
+      expect(JSON.parse(String(fromJwk.clientPrivateKey))).toMatchObject({ kty: "EC", kid: "from-jwk" });
+    });
+
+    it("refuses a key in a plain variable, a missing or unreadable key file, and never prints the key", () => {
+      const message = failure({ ...KEYED, BFF_CLIENT_PRIVATE_KEY: pem });
+      expect(message).toContain("BFF_CLIENT_PRIVATE_KEY is not read: put the key in a file");
+      expect(message).toContain("BFF_CLIENT_PRIVATE_KEY_FILE is required with private_key_jwt");
+      expect(message).not.toContain(pem.split("\n")[1]);
+      expect(failure({ ...KEYED, BFF_CLIENT_PRIVATE_KEY_FILE: join(dir, "missing.pem") })).toMatch(
+        /BFF_CLIENT_PRIVATE_KEY_FILE cannot be read \(.*missing\.pem: ENOENT\)/,
+      );
+      const notAKey = join(dir, "not-a-key.txt");
+      writeFileSync(notAKey, "hunter2-not-a-key");
+      const refused = failure({ ...KEYED, BFF_CLIENT_PRIVATE_KEY_FILE: notAKey });
+      expect(refused).toMatch(/BFF_CLIENT_PRIVATE_KEY_FILE must be a PKCS#8 PEM private key/);
+      expect(refused).not.toContain("hunter2");
+    });
+
+    it("refuses inconsistent combinations, naming the variables", () => {
+      expect(
+        failure({
+          ...VALID,
+          BFF_CLIENT_AUTHENTICATION: "private_key_jwt",
+          BFF_CLIENT_PRIVATE_KEY_FILE: pemFile,
+        }),
+      ).toMatch(/BFF_CLIENT_SECRET must not be set with private_key_jwt/);
+      expect(failure({ ...VALID, BFF_CLIENT_PRIVATE_KEY_FILE: pemFile })).toMatch(
+        /BFF_CLIENT_PRIVATE_KEY_FILE is only used with private_key_jwt \(the client authentication is client_secret_basic\)/,
+      );
+      expect(failure({ ...WITHOUT_SECRET, BFF_CLIENT_AUTHENTICATION: "client_secret_post" })).toMatch(
+        /BFF_CLIENT_SECRET is required \(client_secret_post\)/,
+      );
+      expect(failure({ ...VALID, BFF_CLIENT_AUTHENTICATION: "tls_client_auth" })).toMatch(
+        /BFF_CLIENT_AUTHENTICATION must be one of client_secret_basic, client_secret_post, private_key_jwt/,
+      );
+      expect(
+        failure({ ...KEYED, BFF_CLIENT_PRIVATE_KEY_FILE: pemFile, BFF_CLIENT_SIGNING_ALG: "RS256" }),
+      ).toMatch(/BFF_CLIENT_SIGNING_ALG RS256 does not fit the key/);
+    });
   });
 });

@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
-import { type BffConfig, type BffMode, validateConfig } from "./config.ts";
+import { type BffConfig, type BffMode, type ClientAuthenticationMethod, validateConfig } from "./config.ts";
 import { BffError } from "./errors.ts";
 
 export interface BffServerSettings {
@@ -22,6 +23,10 @@ const VARIABLES: Record<Exclude<keyof BffConfig, CodeOnlyOption>, string> = {
   issuer: "BFF_ISSUER",
   clientId: "BFF_CLIENT_ID",
   clientSecret: "BFF_CLIENT_SECRET",
+  clientAuthentication: "BFF_CLIENT_AUTHENTICATION",
+  clientPrivateKey: "BFF_CLIENT_PRIVATE_KEY_FILE",
+  clientKeyId: "BFF_CLIENT_KEY_ID",
+  clientSigningAlg: "BFF_CLIENT_SIGNING_ALG",
   redirectUri: "BFF_REDIRECT_URI",
   postLogoutRedirectUri: "BFF_POST_LOGOUT_REDIRECT_URI",
   apiBaseUrl: "BFF_API_BASE_URL",
@@ -48,7 +53,8 @@ const VARIABLES: Record<Exclude<keyof BffConfig, CodeOnlyOption>, string> = {
 /**
  * Reads the BFF_* environment variables, or throws one `invalid_config`
  * BffError naming every missing or bad variable, so that one restart shows
- * them all. Required: BFF_ISSUER, BFF_CLIENT_ID, BFF_CLIENT_SECRET,
+ * them all. Required: BFF_ISSUER, BFF_CLIENT_ID, BFF_CLIENT_SECRET (or, with
+ * BFF_CLIENT_AUTHENTICATION=private_key_jwt, BFF_CLIENT_PRIVATE_KEY_FILE),
  * BFF_REDIRECT_URI, BFF_POST_LOGOUT_REDIRECT_URI, BFF_API_BASE_URL,
  * BFF_COOKIE_SECRETS (comma-separated, newest first). Optional: the rest of
  * VARIABLES, and BFF_PORT (3000), BFF_HOST (localhost), and where ended
@@ -92,6 +98,30 @@ function authorizationParams(
   return params;
 }
 
+/**
+ * BFF_CLIENT_PRIVATE_KEY_FILE: the private_key_jwt key (PKCS#8 PEM or a JWK's JSON), read from a
+ * file only. A value in the environment is visible to every child process and in crash
+ * reports; a file can be readable by the BFF alone (a mounted secret).
+ */
+function clientPrivateKey(env: NodeJS.ProcessEnv, problems: string[]): string | undefined {
+  if (env.BFF_CLIENT_PRIVATE_KEY !== undefined) {
+    problems.push(
+      "BFF_CLIENT_PRIVATE_KEY is not read: put the key in a file and name it in BFF_CLIENT_PRIVATE_KEY_FILE",
+    );
+  }
+  const path = env.BFF_CLIENT_PRIVATE_KEY_FILE?.trim();
+  if (!path) return undefined;
+  try {
+    const key = readFileSync(resolve(path), "utf8");
+    if (key.trim() === "") problems.push(`BFF_CLIENT_PRIVATE_KEY_FILE is empty (${path})`);
+    return key;
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    problems.push(`BFF_CLIENT_PRIVATE_KEY_FILE cannot be read (${path}: ${reason})`);
+    return undefined;
+  }
+}
+
 export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSettings {
   const problems: string[] = [];
   const text = (name: string): string | undefined => {
@@ -127,7 +157,6 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
   const config: BffConfig = {
     issuer: text("BFF_ISSUER") ?? "",
     clientId: text("BFF_CLIENT_ID") ?? "",
-    clientSecret: text("BFF_CLIENT_SECRET") ?? "",
     redirectUri: text("BFF_REDIRECT_URI") ?? "",
     postLogoutRedirectUri: text("BFF_POST_LOGOUT_REDIRECT_URI") ?? "",
     apiBaseUrl: text("BFF_API_BASE_URL") ?? "",
@@ -138,6 +167,11 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
     mode,
   };
   const optional = {
+    clientSecret: text("BFF_CLIENT_SECRET"),
+    clientAuthentication: text("BFF_CLIENT_AUTHENTICATION") as ClientAuthenticationMethod | undefined,
+    clientPrivateKey: clientPrivateKey(env, problems),
+    clientKeyId: text("BFF_CLIENT_KEY_ID"),
+    clientSigningAlg: text("BFF_CLIENT_SIGNING_ALG"),
     scopes: text("BFF_SCOPES"),
     additionalScopes: text("BFF_ADDITIONAL_SCOPES"),
     resource: text("BFF_RESOURCE"),

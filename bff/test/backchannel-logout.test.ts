@@ -77,7 +77,7 @@ const post = (token: string, contentType = "application/x-www-form-urlencoded") 
   });
 
 describe("the IdP ends a person's sessions through the back channel", () => {
-  it("alice logs out in one browser: her session in the other browser ends too", async () => {
+  it("alice logs out in one browser: her session in the other browser ends too (D9)", async () => {
     const first = await loggedIn();
     const second = await loggedIn();
     expect((await second.api("/api/contacts")).status).toBe(200);
@@ -99,7 +99,7 @@ describe("the IdP ends a person's sessions through the back channel", () => {
     expect((await later.api("/api/contacts")).status).toBe(200);
   });
 
-  it("accepts a valid logout token by sub with 200, and a replay of it with 400", async () => {
+  it("accepts a valid logout token by sub with 200, and a replay of it with 400 (D8m)", async () => {
     const browser = await loggedIn();
     const token = await logoutToken();
     const response = await post(token);
@@ -123,7 +123,7 @@ describe("the IdP ends a person's sessions through the back channel", () => {
   });
 });
 
-describe("a logout token that must be refused (400), ending nothing", () => {
+describe("a logout token that must be refused (400), ending nothing (D10)", () => {
   let stranger: JWK & { kid: string };
   beforeAll(async () => {
     const { privateKey } = await generateKeyPair("RS256", { extractable: true });
@@ -132,18 +132,18 @@ describe("a logout token that must be refused (400), ending nothing", () => {
 
   const cases: [string, () => Promise<string>][] = [
     ["signed by a key the IdP never published", () => logoutToken({ key: { ...stranger, kid: idpKey.kid } })],
-    ["typed as an ID token (typ JWT)", () => logoutToken({ header: { typ: "JWT" } })],
-    ["from another issuer", () => logoutToken({ claims: { iss: "https://evil.example" } })],
-    ["for another client", () => logoutToken({ claims: { aud: "another-client" } })],
+    ["typed as an ID token (typ JWT) (D8k)", () => logoutToken({ header: { typ: "JWT" } })],
+    ["from another issuer (D8d)", () => logoutToken({ claims: { iss: "https://evil.example" } })],
+    ["for another client (D8e)", () => logoutToken({ claims: { aud: "another-client" } })],
     ["issued 10 minutes ago", () => logoutToken({ claims: { iat: Math.floor(Date.now() / 1000) - 600 } })],
-    ["without the back-channel logout event", () => logoutToken({ claims: { events: { other: {} } } })],
-    ["without an events claim at all", () => logoutToken({ claims: { events: undefined } })],
-    ["with a nonce (an ID token in disguise)", () => logoutToken({ claims: { nonce: "n" } })],
-    ["naming neither sub nor sid", () => logoutToken({ claims: { sub: undefined } })],
+    ["without the back-channel logout event (D8i)", () => logoutToken({ claims: { events: { other: {} } } })],
+    ["without an events claim at all (D8h)", () => logoutToken({ claims: { events: undefined } })],
+    ["with a nonce (an ID token in disguise) (D8j)", () => logoutToken({ claims: { nonce: "n" } })],
+    ["naming neither sub nor sid (D8g)", () => logoutToken({ claims: { sub: undefined } })],
     ["without a jti", () => logoutToken({ claims: { jti: undefined } })],
     ["not a JWT at all", async () => "not-a-token"],
     [
-      "unsigned (alg none)",
+      "unsigned (alg none) (D8b)",
       async () => {
         const valid = await logoutToken();
         const [, payload] = valid.split(".");
@@ -152,7 +152,7 @@ describe("a logout token that must be refused (400), ending nothing", () => {
       },
     ],
     [
-      "signed with another algorithm than ID tokens (HS256 keyed with the public key)",
+      "signed with another algorithm than ID tokens (HS256 keyed with the public key) (D8c)",
       async () => {
         const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicKey } = idpKey;
         const now = Math.floor(Date.now() / 1000);

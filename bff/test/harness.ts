@@ -6,7 +6,14 @@
  * the way a browser's navigation does.
  */
 import { createApi } from "@oidc-bff/api";
-import { createIdp, DEV_WEB_BFF_SECRET, developmentIdpConfig, type Idp, type IdpUser } from "@oidc-bff/idp";
+import {
+  createIdp,
+  DEV_WEB_BFF_SECRET,
+  developmentIdpConfig,
+  type Idp,
+  type IdpClient,
+  type IdpUser,
+} from "@oidc-bff/idp";
 import { inProcessFetch } from "@oidc-bff/idp/in-process-fetch";
 import type { Hono } from "hono";
 
@@ -51,12 +58,19 @@ export interface TestSystem {
 export async function startSystem(
   bffOverrides: Partial<BffConfig> = {},
   bffDeps: Partial<BffDeps> = {},
-  idpOptions: { extraUsers?: IdpUser[]; keysPath?: string; storePath?: string } = {},
+  idpOptions: {
+    extraUsers?: IdpUser[];
+    keysPath?: string;
+    storePath?: string;
+    /** How the IdP expects web-bff to authenticate; default client_secret_basic with the dev secret. */
+    webBffAuth?: IdpClient["tokenEndpointAuth"];
+  } = {},
 ): Promise<TestSystem> {
   const idpConfig = developmentIdpConfig({
     storePath: idpOptions.storePath ?? ":memory:",
     keysPath: idpOptions.keysPath ?? null,
     mode: "test",
+    ...(idpOptions.webBffAuth ? { webBff: { tokenEndpointAuth: idpOptions.webBffAuth } } : {}),
   });
   idpConfig.users = [...idpConfig.users, ...(idpOptions.extraUsers ?? [])];
   // The IdP's own outgoing requests (back-channel logout) go through the same routing.

@@ -58,7 +58,7 @@ async function loginWith(behaviour: HostileBehaviour) {
 }
 
 describe("a well-behaved answer (the control)", () => {
-  it("logs in: so each refusal below comes from the one thing it changes", async () => {
+  it("logs in: so each refusal below comes from the one thing it changes (A12k)", async () => {
     const { url } = await loginWith({});
     expect(url).toBe(`${BFF}/`);
     expect(browser.cookie(HOST, SESSION)).toBeDefined();
@@ -69,12 +69,12 @@ describe("a well-behaved answer (the control)", () => {
 describe("an ID token that must be refused: no session, no userinfo call", () => {
   const now = () => Math.floor(Date.now() / 1000);
   const cases: [string, HostileBehaviour][] = [
-    ["unsigned (alg none)", { idToken: { signature: "none" } }],
+    ["unsigned (alg none) (A12i)", { idToken: { signature: "none" } }],
     [
       "HS256 keyed with the provider's public key (algorithm confusion)",
       { idToken: { signature: "hs256-public-key" } },
     ],
-    ["signed by a key the provider never published, under its kid", { idToken: { key: "stranger" } }],
+    ["signed by a key the provider never published, under its kid (A12h)", { idToken: { key: "stranger" } }],
     [
       "signed by an unknown key with an unknown kid",
       { idToken: { key: "stranger", header: { kid: "who-knows" } } },
@@ -83,7 +83,7 @@ describe("an ID token that must be refused: no session, no userinfo call", () =>
       "carrying its own key in the header (jwk)",
       { idToken: { key: "stranger", header: { jwk: { kty: "RSA", n: "AQAB", e: "AQAB" } } } },
     ],
-    ["from another issuer", { idToken: { claims: { iss: "https://evil.example" } } }],
+    ["from another issuer (A12a)", { idToken: { claims: { iss: "https://evil.example" } } }],
     ["for another client", { idToken: { claims: { aud: "another-client" } } }],
     [
       "for several audiences with another authorized party",
@@ -91,12 +91,12 @@ describe("an ID token that must be refused: no session, no userinfo call", () =>
     ],
     ["expired", { idToken: { claims: { exp: now() - 600, iat: now() - 900 } } }],
     ["issued in the future", { idToken: { claims: { iat: now() + 3600, exp: now() + 7200 } } }],
-    ["with another login's nonce", { idToken: { claims: { nonce: "not-the-nonce" } } }],
+    ["with another login's nonce (A12g)", { idToken: { claims: { nonce: "not-the-nonce" } } }],
     ["without a nonce", { idToken: { claims: { nonce: undefined } } }],
-    ["without a sub", { idToken: { claims: { sub: undefined } } }],
-    ["typed as an access token (at+jwt)", { idToken: { header: { typ: "at+jwt" } } }],
+    ["without a sub (A12d)", { idToken: { claims: { sub: undefined } } }],
+    ["typed as an access token (at+jwt) (A12p)", { idToken: { header: { typ: "at+jwt" } } }],
     ["typed as a logout token (logout+jwt)", { idToken: { header: { typ: "logout+jwt" } } }],
-    ["without an aud", { idToken: { claims: { aud: undefined } } }],
+    ["without an aud (A12b)", { idToken: { claims: { aud: undefined } } }],
   ];
 
   it.each(cases)("%s", async (_, behaviour) => {
@@ -174,13 +174,13 @@ describe("a refresh answered with an ID token that must be refused (C14): the se
 });
 
 describe("key selection (A12l, A12m, A12o)", () => {
-  it("an ID token without kid, one key published: accepted with that key", async () => {
+  it("an ID token without kid, one key published: accepted with that key (A12l)", async () => {
     const { url } = await loginWith({ idToken: { header: { kid: undefined } } });
     expect(url).toBe(`${BFF}/`);
     expect(browser.cookie(HOST, SESSION)).toBeDefined();
   });
 
-  it("an ID token without kid, several keys published: refused or verified, never a 500", async () => {
+  it("an ID token without kid, several keys published: refused or verified, never a 500 (A12m)", async () => {
     const { url, response } = await loginWith({
       idToken: { header: { kid: undefined } },
       extraKeys: ["stranger"],
@@ -193,7 +193,7 @@ describe("key selection (A12l, A12m, A12o)", () => {
     }
   });
 
-  it("keys no library can use, next to the right one: ignored, and the login works", async () => {
+  it("keys no library can use, next to the right one: ignored, and the login works (A12o)", async () => {
     const { url } = await loginWith({ extraKeys: ["unusable"] });
     expect(url).toBe(`${BFF}/`);
     expect(browser.cookie(HOST, SESSION)).toBeDefined();

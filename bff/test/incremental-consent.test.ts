@@ -101,7 +101,7 @@ describe("incremental authorization", () => {
     expect((await alice.api("/api/contacts")).status).toBe(200);
   });
 
-  it("refuses scopes the BFF is not configured to offer, with a readable page", async () => {
+  it("refuses scopes the BFF is not configured to offer, with a readable page (X6)", async () => {
     const alice = new TestBrowser(system);
     const response = await alice.fetch(`${BFF}/bff/login?scope=${encodeURIComponent("contacts:admin")}`);
     expect(response.status).toBe(400);

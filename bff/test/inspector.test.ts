@@ -239,7 +239,7 @@ describe("the flow inspector", () => {
     expect(logout).toContainEqual(backChannel);
   });
 
-  it("never records a secret, a code, state, nonce, a token or a cookie value", async () => {
+  it("never records a secret, a code, state, nonce, a token or a cookie value (X2)", async () => {
     const flowLogs = createFlowLogStore({ now: Date.now, sessionLifetimeMs: 3600_000 });
     const running = await startWithInspector(flowLogs);
     const secrets = collectSecrets(running);

@@ -50,7 +50,7 @@ async function sessionTokens(browser: TestBrowser): Promise<string[]> {
 }
 
 describe("login", () => {
-  it("goes through the IdP's pages and comes back to the page it started from, with a session", async () => {
+  it("goes through the IdP's pages and comes back to the page it started from, with a session (B4)", async () => {
     const browser = new TestBrowser(system);
     const landed = await browser.login(USERS.alice, "/contacts?sort=name");
     expect(landed).toBe(`${BFF}/contacts?sort=name`);
@@ -81,7 +81,7 @@ describe("login", () => {
     for (const token of tokens) expect(body).not.toContain(token);
   });
 
-  it("sends the authorization request with PKCE S256, state, nonce and the API as resource", async () => {
+  it("sends the authorization request with PKCE S256, state, nonce and the API as resource (C16)", async () => {
     const browser = new TestBrowser(system);
     const response = await browser.fetch(`${BFF}/bff/login?returnTo=/`);
     expect(response.status).toBe(302);
@@ -97,7 +97,7 @@ describe("login", () => {
     expect(query.get("scope")?.split(" ")).toContain("openid");
   });
 
-  it("sets __Host- cookies: HttpOnly, Secure, Path=/, Strict for the session, Lax for the login", async () => {
+  it("sets __Host- cookies: HttpOnly, Secure, Path=/, Strict for the session, Lax for the login (B9)", async () => {
     const browser = new TestBrowser(system);
     await browser.fetch(`${BFF}/bff/login?returnTo=/`);
     const login = browser.cookie(HOST, LOGIN)?.line ?? "";
@@ -137,7 +137,7 @@ describe("login", () => {
     }
   });
 
-  it("lets two tabs log in at the same time", async () => {
+  it("lets two tabs log in at the same time (A20)", async () => {
     const browser = new TestBrowser(system);
     const first = (await browser.fetch(`${BFF}/bff/login?returnTo=/one`)).headers.get("location") ?? "";
     const second = (await browser.fetch(`${BFF}/bff/login?returnTo=/two`)).headers.get("location") ?? "";
@@ -251,7 +251,7 @@ describe("the API through the BFF", () => {
     expect(bobs.map((c) => c.name)).not.toContain("Mad Hatter");
   });
 
-  it("never forwards the browser's cookies and never returns the API's", async () => {
+  it("never forwards the browser's cookies and never returns the API's (C8)", async () => {
     const alice = await loggedIn();
     const seen: Headers[] = [];
     const original = system.fetch;
@@ -283,7 +283,7 @@ describe("the API through the BFF", () => {
     }
   });
 
-  it("without x-csrf: 403 csrf_check_failed; from another origin: 403", async () => {
+  it("without x-csrf: 403 csrf_check_failed; from another origin: 403 (C2)", async () => {
     const alice = await loggedIn();
     const missing = await alice.fetch(`${BFF}/api/contacts`);
     expect(missing.status).toBe(403);
@@ -295,7 +295,7 @@ describe("the API through the BFF", () => {
     expect(otherOrigin.status).toBe(403);
   });
 
-  it("without a session: 401 not_authenticated problem", async () => {
+  it("without a session: 401 not_authenticated problem (C1)", async () => {
     const browser = new TestBrowser(system);
     const response = await browser.api("/api/contacts");
     expect(response.status).toBe(401);
@@ -341,7 +341,7 @@ describe("the API through the BFF", () => {
     expect(seen).toEqual(["GET /contacts"]);
   });
 
-  it("answers 502 when the API cannot be reached", async () => {
+  it("answers 502 when the API cannot be reached (C10)", async () => {
     await system.close();
     system = await startSystem({ apiBaseUrl: "http://localhost:4999" });
     const alice = await loggedIn();
@@ -352,7 +352,7 @@ describe("the API through the BFF", () => {
 });
 
 describe("refresh", () => {
-  it("refreshes an expired access token once, stores the rotated refresh token, and keeps working", async () => {
+  it("refreshes an expired access token once, stores the rotated refresh token, and keeps working (C11)", async () => {
     const alice = await loggedIn();
     const refreshesAtLogin = system.refreshCount();
     const oldCookie = alice.cookie(HOST, SESSION)?.value ?? "";
@@ -401,7 +401,7 @@ describe("refresh", () => {
     expect(system.refreshCount()).toBe(refreshes);
   });
 
-  it("ends the session with 401 session_expired when the IdP refuses the refresh token", async () => {
+  it("ends the session with 401 session_expired when the IdP refuses the refresh token (C13)", async () => {
     const alice = await loggedIn();
     // Revoke the grant behind the BFF's back, as an administrator would.
     const [, refreshToken] = await sessionTokens(alice);
@@ -457,7 +457,7 @@ describe("refresh", () => {
 });
 
 describe("logout", () => {
-  it("revokes the refresh token, ends the session for good and sends the browser through the IdP", async () => {
+  it("revokes the refresh token, ends the session for good and sends the browser through the IdP (D2) (D3) (D4)", async () => {
     const alice = await loggedIn();
     const captured = alice.cookie(HOST, SESSION)?.value ?? "";
     const [, refreshToken] = await sessionTokens(alice);
@@ -503,7 +503,7 @@ describe("logout", () => {
     });
   });
 
-  it("needs x-csrf", async () => {
+  it("needs x-csrf (D1)", async () => {
     const alice = await loggedIn();
     expect((await alice.fetch(`${BFF}/bff/logout`, { method: "POST" })).status).toBe(403);
     expect(alice.cookie(HOST, SESSION)).toBeDefined();
@@ -535,7 +535,7 @@ describe("bad input", () => {
     expect((await alice.api("/api/contacts")).status).toBe(200);
   });
 
-  it("a sealed login transaction or logout ticket in the session cookie's place is no session", async () => {
+  it("a sealed login transaction or logout ticket in the session cookie's place is no session (B12)", async () => {
     const browser = new TestBrowser(system);
     await browser.fetch(`${BFF}/bff/login?returnTo=/`);
     const loginSeal = browser.cookie(HOST, LOGIN)?.value ?? "";
@@ -578,7 +578,7 @@ describe("bad input", () => {
 });
 
 describe("hardening", () => {
-  it("a second login in the same browser ends the first session: its cookie is refused", async () => {
+  it("a second login in the same browser ends the first session: its cookie is refused (A19)", async () => {
     const browser = await loggedIn(USERS.alice);
     const alicesCookie = browser.cookie(HOST, SESSION)?.value ?? "";
     // prompt=login: the IdP still has alice's session and would otherwise sign her in again.
@@ -589,7 +589,7 @@ describe("hardening", () => {
     expect((await copy.api("/api/contacts")).status).toBe(401);
   });
 
-  it("an ID token signed with another algorithm than the one configured is refused: no session", async () => {
+  it("an ID token signed with another algorithm than the one configured is refused: no session (A12j)", async () => {
     await system.close();
     system = await startSystem({ idTokenSigningAlg: "ES256" });
     const browser = new TestBrowser(system);

@@ -14,7 +14,7 @@ async function sessionOf(overrides: Parameters<typeof startSystem>[0]): Promise<
 }
 
 describe("mapUserClaims", () => {
-  it("adds the application's claims, marked as mapped, from the validated ID token and userinfo", async () => {
+  it("adds the application's claims, marked as mapped, from the validated ID token and userinfo (X7)", async () => {
     const seen: string[] = [];
     const session = await sessionOf({
       mapUserClaims: ({ idToken, userinfo }) => {

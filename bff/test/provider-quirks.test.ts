@@ -442,7 +442,7 @@ describe("the issuer must match discovery exactly, trailing slash included", () 
     expect(quirky.browser.cookie(HOST, SESSION)).toBeDefined();
   });
 
-  it("the real IdP, configured with a slash it does not have: the same clear error", async () => {
+  it("the real IdP, configured with a slash it does not have: the same clear error (X5)", async () => {
     const system = await startSystem({ issuer: `${IDP}/` });
     try {
       const { response } = await new TestBrowser(system).navigate(`${BFF}/bff/login?returnTo=/`);

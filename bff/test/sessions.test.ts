@@ -29,7 +29,7 @@ afterEach(async () => {
 const loggedIn = (user: { username: string; password: string } = USERS.alice) => logIn(system, user);
 
 describe("session lifetime, enforced from inside the seal", () => {
-  it("ends after the idle timeout without requests, whatever the cookie's Max-Age", async () => {
+  it("ends after the idle timeout without requests, whatever the cookie's Max-Age (B7)", async () => {
     system = await startSystem({ sessionIdleTimeoutSeconds: 15 * 60, sessionAbsoluteLifetimeSeconds: 3600 });
     const alice = await loggedIn();
     system.advance(10 * MINUTE);

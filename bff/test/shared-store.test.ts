@@ -58,7 +58,7 @@ const call = (app: Hono, sessionCookie = cookie) =>
   );
 
 describe("two BFF instances sharing Redis", () => {
-  it("50 parallel calls on an expired access token, spread over both: one refresh, 50 successes, grant intact", async () => {
+  it("50 parallel calls on an expired access token, spread over both: one refresh, 50 successes, grant intact (C12)", async () => {
     const refreshesAtLogin = system.refreshCount();
     system.advance(10 * 60_000);
     const apps = [system.bff, second];

@@ -55,7 +55,7 @@ describe("test controls", () => {
     expect(noSession.status).toBe(401);
   });
 
-  it("do not exist unless enabled, and are refused in production mode", async () => {
+  it("do not exist unless enabled, and are refused in production mode (X1)", async () => {
     const plain = await startSystem();
     try {
       const alice = await logIn(plain);

@@ -12,6 +12,11 @@ export interface AuthorizationServerConnection {
 
 const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"];
 
+/** This machine: the only place plain http may go. */
+export function isLoopback(hostname: string): boolean {
+  return LOOPBACK_HOSTS.includes(hostname);
+}
+
 /**
  * Fetches and checks the IdP's discovery document (its `issuer` must be the
  * one asked for, or nothing is sent to it).
@@ -24,7 +29,7 @@ export async function discover(
   // Plain http only for an issuer on this machine (the embedded development IdP).
   const http = {
     [oauth.customFetch]: fetch,
-    ...(issuer.protocol === "http:" && LOOPBACK_HOSTS.includes(issuer.hostname)
+    ...(issuer.protocol === "http:" && isLoopback(issuer.hostname)
       ? { [oauth.allowInsecureRequests]: true }
       : {}),
   };

@@ -32,6 +32,7 @@ import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 
 import type { Contact } from "@oidc-bff/shared";
 
+import { isLoopback } from "./authorization-server.ts";
 import { type DevicePrompt, deviceLogin } from "./device-login.ts";
 import { CliError } from "./errors.ts";
 import { logOut, type PersonSessionContext, tokensFromLogin, withAccessToken } from "./person-session.ts";
@@ -94,10 +95,17 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
 }
 
 function addresses(io: CliIo) {
-  return {
-    issuer: io.env.CONTACTS_ISSUER ?? "http://127.0.0.1:4000",
-    api: (io.env.CONTACTS_API ?? "http://localhost:4001").replace(/\/$/, ""),
-  };
+  const api = (io.env.CONTACTS_API ?? "http://localhost:4001").replace(/\/$/, "");
+  // Every call carries a bearer token: over plain http anyone on the path could take it.
+  // Only the API on this machine (the embedded development one) may use http.
+  const url = URL.parse(api);
+  if (!url || !(url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname)))) {
+    throw new CliError(
+      "api_refused",
+      `CONTACTS_API must be an https URL, or http on this machine (got "${api}")`,
+    );
+  }
+  return { issuer: io.env.CONTACTS_ISSUER ?? "http://127.0.0.1:4000", api };
 }
 
 function personSession(io: CliIo): PersonSessionContext {
@@ -139,6 +147,9 @@ async function login(args: string[], io: CliIo): Promise<number> {
       io.out("Or open this address, which fills in the code for you:");
       io.out(`  ${prompt.verificationUriComplete}`);
     }
+    const issuerHost = new URL(session.issuer).host;
+    io.out(`The page must be on ${issuerHost} and show the same code.`);
+    warnAboutForeignPages(prompt, session.issuer, io);
     io.out(
       `Waiting for you to approve (the code expires in ${Math.round(prompt.expiresIn / 60)} minutes)...`,
     );
@@ -158,6 +169,27 @@ async function login(args: string[], io: CliIo): Promise<number> {
     `Logged in${result.subject ? ` as ${printable(result.subject)}` : ""}. Tokens are in ${session.file}.`,
   );
   return 0;
+}
+
+/**
+ * RFC 8628 §5.4 (remote phishing): the page where the code is entered should be the
+ * IdP's own. One on another origin (a misconfigured or hostile IdP, or a tampered
+ * answer) is shown, since the person may know why, but with a warning naming both
+ * hosts. (The command line never opens a browser by itself.)
+ */
+function warnAboutForeignPages(prompt: DevicePrompt, issuer: string, io: CliIo): void {
+  const issuerOrigin = new URL(issuer).origin;
+  const pages = [prompt.verificationUri, prompt.verificationUriComplete].filter(
+    (page): page is string => page !== undefined,
+  );
+  for (const page of pages) {
+    const origin = URL.parse(page)?.origin;
+    if (origin === issuerOrigin) continue;
+    io.err(
+      `contacts: warning: ${page} is not on ${new URL(issuer).host}, the IdP you are logging in to. ` +
+        "Enter the code there only if you know why.",
+    );
+  }
 }
 
 function printablePrompt(prompt: DevicePrompt): DevicePrompt {

@@ -7,7 +7,9 @@
  * 3. Poll the token endpoint every `interval` seconds (§3.4, §3.5) until the
  *    person has approved (tokens) or declined (`access_denied`), or the code
  *    ran out (`expired_token`). `slow_down` adds 5 seconds to the interval,
- *    for this and every later poll.
+ *    for this and every later poll. When the IdP cannot be reached (network
+ *    error, 5xx, 429) the interval doubles, up to a minute, and polling goes on
+ *    until the code expires (§3.5: back off on connection problems).
  */
 import * as oauth from "oauth4webapi";
 
@@ -53,9 +55,16 @@ export interface DeviceLoginResult {
 /** RFC 8628 §3.2: the interval when the IdP does not say; §3.5: what slow_down adds. */
 export const DEFAULT_INTERVAL_SECONDS = 5;
 export const SLOW_DOWN_SECONDS = 5;
+/** Backing off doubles the interval up to this (a longer one only comes from slow_down). */
+export const MAX_BACKOFF_SECONDS = 60;
 
 export const DECLINED_MESSAGE = "you declined the login on the sign-in page; nothing was stored";
 export const EXPIRED_MESSAGE = "the code expired; run contacts login again";
+export const UNREACHABLE_MESSAGE =
+  "the IdP could not be reached until the code expired; check the network and run contacts login again";
+
+/** The token endpoint did not answer (the request failed before any response). */
+class IdpUnreachable extends Error {}
 
 /**
  * Runs the whole device flow and returns the tokens. Throws a CliError with
@@ -90,13 +99,38 @@ export async function deviceLogin(request: DeviceLoginRequest): Promise<DeviceLo
   // Never faster than once a second, whatever the IdP says.
   let intervalSeconds = Math.max(1, authorization.interval ?? DEFAULT_INTERVAL_SECONDS);
   const deadline = request.now() + authorization.expires_in * 1000;
+  // Failures of the network itself are told apart from the library's own errors.
+  const pollFetch: typeof fetch = (input, init) =>
+    request.fetch(input, init).catch((cause: unknown) => {
+      throw new IdpUnreachable("the IdP could not be reached", { cause });
+    });
+  let unreachable = false;
   for (;;) {
     await request.sleep(intervalSeconds * 1000);
-    if (request.now() >= deadline) throw new CliError("expired_token", EXPIRED_MESSAGE);
-    const response = await oauth.deviceCodeGrantRequest(as, client, clientAuth, authorization.device_code, {
-      ...http,
-      additionalParameters: { resource: request.resource },
-    });
+    if (request.now() >= deadline) {
+      throw new CliError("expired_token", unreachable ? UNREACHABLE_MESSAGE : EXPIRED_MESSAGE);
+    }
+    let response: Response;
+    try {
+      response = await oauth.deviceCodeGrantRequest(as, client, clientAuth, authorization.device_code, {
+        ...http,
+        [oauth.customFetch]: pollFetch,
+        additionalParameters: { resource: request.resource },
+      });
+    } catch (error) {
+      if (!(error instanceof IdpUnreachable)) throw error;
+      unreachable = true;
+      intervalSeconds = backedOff(intervalSeconds);
+      continue;
+    }
+    // An IdP that is down or overloaded: ask less often rather than give up (RFC 8628 §3.5).
+    if (response.status >= 500 || response.status === 429) {
+      await response.body?.cancel();
+      unreachable = true;
+      intervalSeconds = backedOff(intervalSeconds);
+      continue;
+    }
+    unreachable = false;
     try {
       const tokens = await oauth.processDeviceCodeResponse(as, client, response);
       const subject = tokens.id_token ? oauth.getValidatedIdTokenClaims(tokens)?.sub : undefined;
@@ -128,4 +162,9 @@ export async function deviceLogin(request: DeviceLoginRequest): Promise<DeviceLo
       }
     }
   }
+}
+
+/** RFC 8628 §3.5: "doubling the polling interval on each such connection timeout" (here up to a minute). */
+function backedOff(intervalSeconds: number): number {
+  return Math.max(intervalSeconds, Math.min(intervalSeconds * 2, MAX_BACKOFF_SECONDS));
 }

@@ -40,7 +40,7 @@ describe("tokenFilePath", () => {
 });
 
 describe("writeTokenFile", () => {
-  it("creates the file with mode 0600 in a directory with mode 0700", async () => {
+  it("creates the file with mode 0600 in a directory with mode 0700 (G4)", async () => {
     await writeTokenFile(file, tokens);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, "config")).mode & 0o777).toBe(0o700);

@@ -150,11 +150,11 @@ describe("without a usable token file", () => {
     }
   });
 
-  it("never sends a token to an API it was not issued for", async () => {
+  it("never sends a token to an API it was not issued for (G7)", async () => {
     await loginAs("alice");
     const requested: string[] = [];
     const { io, err } = recordingIo(
-      { CONTACTS_CONFIG_DIR: config.dir, CONTACTS_API: "http://elsewhere.example" },
+      { CONTACTS_CONFIG_DIR: config.dir, CONTACTS_API: "https://elsewhere.example" },
       async (input, init) => {
         requested.push(new Request(input, init).url);
         return system.fetch(input, init);
@@ -167,7 +167,7 @@ describe("without a usable token file", () => {
 });
 
 describe("refresh with rotation", () => {
-  it("refreshes an expired access token, storing the new refresh token before the new access token is used", async () => {
+  it("refreshes an expired access token, storing the new refresh token before the new access token is used (G5)", async () => {
     await loginAs("alice");
     const before = stored();
     const seenAtApiCall: StoredTokens[] = [];

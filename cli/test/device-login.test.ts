@@ -38,7 +38,7 @@ afterEach(() => config.remove());
 const tokenFile = () => join(config.dir, "tokens.json");
 
 describe("contacts login", () => {
-  it("prints where to go and the code, polls while pending, and stores the tokens once alice approves", async () => {
+  it("prints where to go and the code, polls while pending, and stores the tokens once alice approves (G1)", async () => {
     const person = new Person(system.fetch);
     let page = "";
     const { io, out, err, sleeps } = recordingIo(

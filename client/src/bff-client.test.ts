@@ -112,7 +112,7 @@ async function rejection(promise: Promise<unknown>): Promise<BffError> {
 }
 
 describe("bff client", () => {
-  it("sends the anti-CSRF header and asks for JSON on every call", async () => {
+  it("sends the anti-CSRF header and asks for JSON on every call (X8)", async () => {
     await client.getSession();
     await client.fetchJson("/api/contacts");
     await client.fetchJson("/api/contacts", { method: "POST", body: JSON.stringify({ name: "Bill" }) });

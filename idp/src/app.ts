@@ -1,4 +1,4 @@
-import type { RequestListener } from "node:http";
+import type { IncomingMessage, RequestListener } from "node:http";
 
 import Provider from "oidc-provider";
 import { assertProductionReady, type IdpConfig } from "./config.ts";
@@ -70,6 +70,13 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
   });
 
   limitUserCodeGuessing(provider);
+  includeSidInIdTokens(provider);
+  // oidc-provider builds every URL it publishes (discovery, verification_uri, form actions)
+  // from the request's host and protocol. Trusting "proxy" headers here only so that the
+  // listener can set them from the issuer, below: a client-supplied Host cannot change the
+  // metadata, and behind a TLS-terminating proxy the URLs keep the issuer's https (F10).
+  provider.proxy = true;
+  const issuerUrl = new URL(config.issuer);
   const handleProvider = provider.callback();
   const handleInteraction = createInteractionHandler({ provider, users });
   const tokenPath = provider.pathFor("token");
@@ -77,6 +84,7 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
 
   const listener: RequestListener = (req, res) => {
     setSecurityHeaders(res);
+    pinOriginToIssuer(req, issuerUrl);
     const path = (req.url ?? "/").split("?")[0] ?? "/";
 
     // Our own pages: login, consent, and their stylesheet.
@@ -105,6 +113,36 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
       store.close();
     },
   };
+}
+
+/**
+ * The origin the IdP builds its URLs from is the issuer's, whatever the request
+ * says: the client writes Host and X-Forwarded-* itself. X-Forwarded-For goes too,
+ * so that the client's address stays the socket's (the user-code guessing limit
+ * and the device confirmation page rely on it), exactly as without proxy trust.
+ */
+function pinOriginToIssuer(req: IncomingMessage, issuer: URL): void {
+  req.headers["x-forwarded-host"] = issuer.host;
+  req.headers["x-forwarded-proto"] = issuer.protocol.slice(0, -1);
+  delete req.headers["x-forwarded-for"];
+  delete req.headers.forwarded;
+}
+
+/**
+ * OpenID Connect Back-Channel Logout 1.0 §2.1: an OP that publishes
+ * `backchannel_logout_session_supported` (oidc-provider always does) also puts `sid`
+ * in its ID tokens, so that a client can match a logout token naming the session.
+ * oidc-provider only does so for clients that *require* sid in logout tokens; ours
+ * name the person instead (see clientMetadata), so every client with a back-channel
+ * logout URI gets sid in its ID tokens here, and logout tokens stay as they are (F12).
+ */
+function includeSidInIdTokens(provider: Provider): void {
+  const clientClass = provider.Client as unknown as { prototype: { backchannelLogoutUri?: string } };
+  Object.defineProperty(clientClass.prototype, "includeSid", {
+    value(this: { backchannelLogoutUri?: string }) {
+      return Boolean(this.backchannelLogoutUri);
+    },
+  });
 }
 
 /**
@@ -159,7 +197,13 @@ function refuseInconsistentClients(config: IdpConfig): void {
     if (client.public && client.clientSecret !== undefined) {
       problems.push(`${client.clientId} is public and must not have a secret`);
     }
-    if (!client.public && !client.clientSecret) problems.push(`${client.clientId} has no secret`);
+    const signsWithKey = client.tokenEndpointAuth?.method === "private_key_jwt";
+    if (!client.public && !signsWithKey && !client.clientSecret) {
+      problems.push(`${client.clientId} has no secret`);
+    }
+    if (signsWithKey && client.clientSecret !== undefined) {
+      problems.push(`${client.clientId} uses private_key_jwt and must not have a secret`);
+    }
     if (client.public && client.grantTypes?.includes("client_credentials")) {
       problems.push(`${client.clientId} is public and cannot use client_credentials`);
     }

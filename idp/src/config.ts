@@ -1,3 +1,5 @@
+import type { JsonWebKey } from "node:crypto";
+
 import { SCOPES } from "@oidc-bff/shared";
 
 import { IdpError } from "./errors.ts";
@@ -22,9 +24,21 @@ export interface IdpClient {
   /**
    * A confidential client (a server) authenticates at the token endpoint with
    * HTTP Basic (client_secret_basic) and this secret. Leave it out only for a
-   * client that is `public`.
+   * client that is `public` or uses private_key_jwt.
    */
   clientSecret?: string;
+  /**
+   * How a confidential client authenticates at the token, revocation and
+   * introspection endpoints (oidc-provider takes a secret by Basic or in the
+   * body whichever of the two is registered, but a key only from a key client
+   * and a secret never from one). Default `client_secret_basic`. `client_secret_post`: the same secret, in the form
+   * body. `private_key_jwt` (RFC 7523, OpenID Connect Core §9): a JWT signed
+   * with the client's private key; the IdP holds only the public keys in `jwks`
+   * and the client has no secret.
+   */
+  tokenEndpointAuth?:
+    | { method: "client_secret_basic" | "client_secret_post" }
+    | { method: "private_key_jwt"; jwks: { keys: JsonWebKey[] } };
   /**
    * A public client (RFC 6749 §2.1) runs on the person's own machine, like the
    * command line: any secret shipped with it could be read by whoever installs
@@ -135,6 +149,8 @@ export interface DevelopmentIdpOptions {
   keysPath: string | null;
   webBff?: {
     clientSecret?: string;
+    /** Default client_secret_basic. With private_key_jwt, web-bff has no secret (clientSecret is ignored). */
+    tokenEndpointAuth?: IdpClient["tokenEndpointAuth"];
     redirectUris?: string[];
     postLogoutRedirectUris?: string[];
     /** null: no back-channel logout. */
@@ -174,7 +190,10 @@ export function developmentIdpConfig(options: DevelopmentIdpOptions): IdpConfig 
       {
         clientId: "web-bff",
         clientName: "Contacts (web)",
-        clientSecret: options.webBff?.clientSecret ?? DEV_WEB_BFF_SECRET,
+        ...(options.webBff?.tokenEndpointAuth?.method === "private_key_jwt"
+          ? {}
+          : { clientSecret: options.webBff?.clientSecret ?? DEV_WEB_BFF_SECRET }),
+        ...(options.webBff?.tokenEndpointAuth ? { tokenEndpointAuth: options.webBff.tokenEndpointAuth } : {}),
         redirectUris: options.webBff?.redirectUris ?? [...DEV_WEB_BFF_REDIRECT_URIS],
         postLogoutRedirectUris: options.webBff?.postLogoutRedirectUris ?? [
           ...DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS,
@@ -297,6 +316,11 @@ export async function assertProductionReady(config: IdpConfig): Promise<void> {
     // A public client has no secret to check (createIdp refuses one that has a secret).
     if (client.public) {
       // its secret cannot be kept, so there is none
+    } else if (client.tokenEndpointAuth?.method === "private_key_jwt") {
+      // No secret to check: the client signs with its private key, the IdP holds the public keys.
+      if (client.tokenEndpointAuth.jwks.keys.length === 0) {
+        problems.push(`client ${client.clientId}: private_key_jwt needs the client's public keys (jwks)`);
+      }
     } else if (!client.clientSecret) {
       problems.push(`client ${client.clientId}: secret is missing`);
     } else if (

@@ -31,16 +31,27 @@ export interface ProviderDeps {
   fetch?: typeof fetch;
 }
 
+/** How the client authenticates (its registered token_endpoint_auth_method, and its keys or secret). */
+function clientAuthenticationMetadata(
+  client: IdpClient,
+): Pick<ClientMetadata, "token_endpoint_auth_method" | "client_secret" | "jwks"> {
+  // A public client (the command line) only names itself: it has no secret to keep.
+  if (client.public) return { token_endpoint_auth_method: "none" };
+  const auth = client.tokenEndpointAuth ?? { method: "client_secret_basic" };
+  // No secret at all: the IdP keeps only public keys, nothing that could act as the client.
+  if (auth.method === "private_key_jwt") {
+    return { token_endpoint_auth_method: "private_key_jwt", jwks: auth.jwks as ClientMetadata["jwks"] };
+  }
+  return { client_secret: client.clientSecret, token_endpoint_auth_method: auth.method };
+}
+
 function clientMetadata(client: IdpClient): ClientMetadata {
   const grantTypes = client.grantTypes ?? ["authorization_code", "refresh_token"];
   const oidcScopes = client.scopes.filter((scope) => OIDC_SCOPES.includes(scope));
   return {
     client_id: client.clientId,
     client_name: client.clientName,
-    // A public client (the command line) only names itself: it has no secret to keep.
-    ...(client.public
-      ? { token_endpoint_auth_method: "none" }
-      : { client_secret: client.clientSecret, token_endpoint_auth_method: "client_secret_basic" }),
+    ...clientAuthenticationMetadata(client),
     // Never implicit, never the password grant (OAuth 2.0 Security BCP §2.1.2, §2.4).
     grant_types: grantTypes,
     // A client that does not log people in has no use for the authorization endpoint.
@@ -178,6 +189,13 @@ export function providerConfiguration(config: IdpConfig, deps: ProviderDeps): Co
       rpInitiatedLogout: {
         enabled: true,
         logoutSource(ctx, form) {
+          // Only a verified id_token_hint proves that the client sent this person here:
+          // oidc-provider would also redirect on a bare client_id, which anyone can write
+          // into a link. Without a hint the person signs out and stays on our page (F14).
+          // (oidc-provider has just put it in the session state, saved after this page.)
+          if (!ctx.oidc.entities.IdTokenHint && ctx.oidc.session?.state) {
+            ctx.oidc.session.state.postLogoutRedirectUri = undefined;
+          }
           const accountId = ctx.oidc.session?.accountId;
           const user = accountId ? deps.users.findBySub(accountId) : undefined;
           ctx.type = "html";

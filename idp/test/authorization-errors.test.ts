@@ -33,7 +33,7 @@ async function openLoginPage(request = authorizationRequest()): Promise<string> 
 }
 
 describe("authorization requests that must fail", () => {
-  it("refuses an authorization request without PKCE, telling the client with iss", async () => {
+  it("refuses an authorization request without PKCE, telling the client with iss (F3)", async () => {
     const request = authorizationRequest({ code_challenge: undefined, code_challenge_method: undefined });
     const callback = new URL(location(await browser.get(request.url)));
     expect(`${callback.origin}${callback.pathname}`).toBe(REDIRECT_URI);
@@ -64,7 +64,7 @@ describe("authorization requests that must fail", () => {
     expect(response.body).not.toMatch(/at \S+ \(|node_modules/); // no stack trace
   });
 
-  it("shows an error page for an unknown client", async () => {
+  it("shows an error page for an unknown client (F2)", async () => {
     const response = await browser.get(authorizationRequest({ client_id: "nobody" }).url);
     expect(response.statusCode).toBe(400);
     expect(response.headers.location).toBeUndefined();
@@ -110,7 +110,7 @@ describe("authorization requests that must fail", () => {
 });
 
 describe("the login page", () => {
-  it("gives the same answer for a wrong password and for an unknown user", async () => {
+  it("gives the same answer for a wrong password and for an unknown user (F21)", async () => {
     const uid = await openLoginPage();
     const wrongPassword = await browser.post(`/interaction/${uid}/login`, {
       username: "alice",
@@ -182,7 +182,7 @@ describe("the login page", () => {
 });
 
 describe("the token endpoint", () => {
-  it("answers unsupported_grant_type for the password grant", async () => {
+  it("answers unsupported_grant_type for the password grant (F8)", async () => {
     const { status, body } = await backChannel(idp, "/token", {
       grant_type: "password",
       username: "alice",
@@ -192,7 +192,7 @@ describe("the token endpoint", () => {
     expect(body.error).toBe("unsupported_grant_type");
   });
 
-  it("refuses a client with the wrong secret", async () => {
+  it("refuses a client with the wrong secret (F9)", async () => {
     const { status, body } = await backChannel(
       idp,
       "/token",
@@ -215,7 +215,7 @@ describe("the token endpoint", () => {
     expect(response.headers["access-control-allow-origin"]).toBeUndefined();
   });
 
-  it("does not answer CORS on the authorization endpoint", async () => {
+  it("does not answer CORS on the authorization endpoint (F18)", async () => {
     const response = await inject(idp.listener, {
       method: "GET",
       url: authorizationRequest().url,

@@ -30,7 +30,7 @@ const asReportingService = (form: Record<string, string>, secret = DEV_REPORTING
   );
 
 describe("the reporting service", () => {
-  it("gets a JWT access token for the API with contacts:stats, issued to itself (no user)", async () => {
+  it("gets a JWT access token for the API with contacts:stats, issued to itself (no user) (F25)", async () => {
     const { status, body } = await asReportingService({ scope: "contacts:stats", resource: API });
     expect(status, JSON.stringify(body)).toBe(200);
     expect(body).toMatchObject({ token_type: "Bearer", scope: "contacts:stats" });
@@ -44,7 +44,7 @@ describe("the reporting service", () => {
     expect(payload.sub).toBe("reporting-service");
   });
 
-  it("cannot obtain a person's scopes: they are left out of what it is granted", async () => {
+  it("cannot obtain a person's scopes: they are left out of what it is granted (F23)", async () => {
     const { status, body } = await asReportingService({
       scope: "contacts:read contacts:stats",
       resource: API,

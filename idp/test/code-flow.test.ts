@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 
 describe("authorization code flow through our login and consent pages", () => {
-  it("signs alice in, asks consent, and returns a code with state and iss to the registered redirect_uri", async () => {
+  it("signs alice in, asks consent, and returns a code with state and iss to the registered redirect_uri (F16)", async () => {
     const browser = new Browser(idp);
     const request = authorizationRequest();
 
@@ -76,7 +76,7 @@ describe("authorization code flow through our login and consent pages", () => {
     expect(callback.searchParams.get("iss")).toBe(ISSUER); // RFC 9207
   });
 
-  it("exchanges the code without resource for an ID token, a refresh token and an access token usable at userinfo", async () => {
+  it("exchanges the code without resource for an ID token, a refresh token and an access token usable at userinfo (F20)", async () => {
     const browser = new Browser(idp);
     const request = authorizationRequest();
     const code = (await signIn(browser, request)).searchParams.get("code") as string;
@@ -113,7 +113,7 @@ describe("authorization code flow through our login and consent pages", () => {
     });
   });
 
-  it("answers a refresh_token grant with resource with an RFC 9068 JWT access token for the API and a rotated refresh token", async () => {
+  it("answers a refresh_token grant with resource with an RFC 9068 JWT access token for the API and a rotated refresh token (F11)", async () => {
     const { tokens } = await loggedInTokens(idp);
 
     const { status, body } = await refresh(idp, tokens.refresh_token as string, { resource: API });
@@ -229,7 +229,7 @@ describe("authorization code flow through our login and consent pages", () => {
     expect(stale.body.error).toBe("invalid_grant");
   });
 
-  it("refuses a code exchange with the wrong code_verifier", async () => {
+  it("refuses a code exchange with the wrong code_verifier (F4)", async () => {
     const browser = new Browser(idp);
     const request = authorizationRequest();
     const code = (await signIn(browser, request)).searchParams.get("code") as string;

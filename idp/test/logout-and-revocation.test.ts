@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 describe("token revocation (RFC 7009)", () => {
-  it("makes a revoked refresh token unusable", async () => {
+  it("makes a revoked refresh token unusable (F15)", async () => {
     const { tokens } = await loggedInTokens(idp);
     const revoked = await backChannel(idp, "/token/revocation", {
       token: tokens.refresh_token as string,

@@ -71,7 +71,7 @@ describe("discovery", () => {
 });
 
 describe("the IdP's pages", () => {
-  it("serve the login and consent pages uncacheable, unframeable and without inline code", async () => {
+  it("serve the login and consent pages uncacheable, unframeable and without inline code (F17)", async () => {
     const browser = new Browser(idp);
     const toLogin = location(await browser.get(authorizationRequest().url));
     const loginPage = await browser.get(toLogin);

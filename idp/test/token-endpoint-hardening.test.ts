@@ -51,7 +51,7 @@ async function postForm(path: string, form: Record<string, string>, headers: Rec
 }
 
 describe("a stolen authorization code (A21, F9)", () => {
-  it("cannot be redeemed without the BFF's secret, with a wrong one, or by naming web-bff as a public client", async () => {
+  it("cannot be redeemed without the BFF's secret, with a wrong one, or by naming web-bff as a public client (A21)", async () => {
     const { code, verifier } = await freshCode();
     const form = {
       grant_type: "authorization_code",

@@ -78,7 +78,7 @@ async function submitCode(address: string, form: Record<string, string>) {
 const guess = (i: number) => `BCDF-${"GHJK".slice(0, 3)}${"LMNPQRSTVW"[i % 10]}`;
 
 describe("guessing user codes (RFC 8628 §5.1, F21, F24)", () => {
-  it("refuses an address after ten wrong codes, even with the right code, which is left untouched (F24)", async () => {
+  it("refuses an address after ten wrong codes, even with the right code, which is left untouched (F24) (X3)", async () => {
     const victim = await startDeviceLogin();
     for (let i = 0; i < 10; i++) {
       const wrong = await submitCode("203.0.113.7", { user_code: guess(i) });

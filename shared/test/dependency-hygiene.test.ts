@@ -229,7 +229,7 @@ describe("dependency hygiene (H5)", () => {
       /config\.allowInsecureHttpIssuer \? \{ \[oauth\.allowInsecureRequests\]: true \}/,
     );
     expect(read("cli/src/authorization-server.ts")).toMatch(
-      /LOOPBACK_HOSTS\.includes\(issuer\.hostname\)\s*\? \{ \[oauth\.allowInsecureRequests\]: true \}/,
+      /isLoopback\(issuer\.hostname\)\s*\? \{ \[oauth\.allowInsecureRequests\]: true \}/,
     );
   });
 });

@@ -109,6 +109,12 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         `The token is not an access token (typ must be ${[...tokenTypes].join(" or ")}).`,
       );
     }
+    // RFC 9068 §2.2 makes jti REQUIRED: a token typed at+jwt without one was not made by an
+    // RFC 9068 issuer. A provider's own format (configured typ, e.g. Entra's, which has `uti`)
+    // is not held to it.
+    if (type === "at+jwt" && (typeof payload.jti !== "string" || payload.jti === "")) {
+      throw new ApiError("invalid_token", "The access token has no jti claim.");
+    }
     // RFC 9068 names the client in client_id; providers without it (Keycloak) use OIDC's azp.
     const principal = principalFromClaims(payload.sub, payload.client_id ?? payload.azp, payload.scope);
     return { principal, expiresAt: Number(payload.exp) * 1000 };

@@ -69,7 +69,7 @@ function jwtHeaderTyp(jwt: string): string | undefined {
   }
 }
 
-/** How far the provider's clock may run ahead of ours. */
+/** How far the provider's clock and ours may disagree, for every time claim of an ID token (as for logout tokens). */
 const ID_TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
 
 /**
@@ -96,6 +96,35 @@ async function requireExactIssuer(response: Response, configured: string): Promi
   );
 }
 
+/** The endpoints of a discovery document that the BFF or the browser it redirects ever uses. */
+const USED_ENDPOINTS = [
+  "authorization_endpoint",
+  "token_endpoint",
+  "userinfo_endpoint",
+  "jwks_uri",
+  "revocation_endpoint",
+  "end_session_endpoint",
+] as const;
+
+/**
+ * Refuses a discovery document that sends any step over plain http when the issuer itself
+ * must be https (always in production). oauth4webapi refuses its own http requests, but the
+ * authorization and end-session endpoints are where the BFF sends the browser: an http one
+ * would put the login (or the ID token hint) on the wire in clear.
+ */
+function requireHttpsEndpoints(as: oauth.AuthorizationServer): void {
+  for (const name of USED_ENDPOINTS) {
+    const value = as[name];
+    if (typeof value === "string" && URL.parse(value)?.protocol !== "https:") {
+      throw new BffError(
+        "idp_unavailable",
+        `The provider's discovery document lists ${name} on plain http or not as a URL ("${value.slice(0, 200)}"); ` +
+          "every endpoint must use https. Fix the provider's configuration.",
+      );
+    }
+  }
+}
+
 /** How long discovery is trusted before it is fetched again. */
 const DISCOVERY_TTL_MS = 10 * 60 * 1000;
 
@@ -118,6 +147,26 @@ function describeAuthorizationError(error: string, description: string | undefin
   return `The identity provider refused the sign-in (${error}${description ? `: ${description}` : ""}).`;
 }
 
+/**
+ * How each request to the token and revocation endpoints proves the client's identity
+ * (docs/decisions/013). With private_key_jwt oauth4webapi signs a fresh assertion per request:
+ * `iss` = `sub` = client_id, `aud` = the issuer, a random `jti`, `exp` 60 s ahead (RFC 7523 §3).
+ */
+function clientAuthentication(auth: ResolvedBffConfig["clientAuthentication"]): oauth.ClientAuth {
+  switch (auth.method) {
+    case "client_secret_basic":
+      return oauth.ClientSecretBasic(auth.clientSecret);
+    case "client_secret_post":
+      return oauth.ClientSecretPost(auth.clientSecret);
+    case "private_key_jwt": {
+      // Node's CryptoKey type and the DOM's (an app compiled with the DOM library) differ only
+      // in their lists of key usages; the object is the same Web Crypto key.
+      const key = auth.privateKey as oauth.CryptoKey;
+      return oauth.PrivateKeyJwt(auth.keyId === undefined ? key : { key, kid: auth.keyId });
+    }
+  }
+}
+
 export function createOidcClient(
   config: ResolvedBffConfig,
   fetchImpl: typeof fetch,
@@ -127,8 +176,11 @@ export function createOidcClient(
   const client: oauth.Client = {
     client_id: config.clientId,
     id_token_signed_response_alg: config.idTokenSigningAlg,
+    // The same bound for exp and nbf as for iat below (and for logout tokens): one tolerance,
+    // not oauth4webapi's default that happens to match today.
+    [oauth.clockTolerance]: ID_TOKEN_CLOCK_TOLERANCE_SECONDS,
   };
-  const clientAuth = oauth.ClientSecretBasic(config.clientSecret);
+  const clientAuth = clientAuthentication(config.clientAuthentication);
   // Every request to the provider: through the injected fetch, and over plain http only when
   // the configuration allowed it (development and test, loopback only; see config.ts).
   const http = {
@@ -153,6 +205,7 @@ export function createOidcClient(
         await requireExactIssuer(response.clone(), config.issuerIdentifier);
         // Checks that the document names exactly our issuer (OpenID Connect Discovery §4.3).
         const as = await oauth.processDiscoveryResponse(config.issuer, response);
+        if (!config.allowInsecureHttpIssuer) requireHttpsEndpoints(as);
         discovered = { as, at: now() };
         return as;
       } catch (error) {
@@ -355,6 +408,14 @@ export function asBffError(error: unknown, step: string): BffError {
       return new BffError("idp_unavailable", `The identity provider failed during ${step}.`, {
         cause: error,
       });
+    }
+    if (error.error === "invalid_client") {
+      // The BFF's own credentials (secret, key, or method) are wrong: no retry by the person helps.
+      return new BffError(
+        "login_failed",
+        `The identity provider did not accept this application's client authentication during ${step} (invalid_client). Its configuration must be fixed; signing in again will not help.`,
+        { cause: error },
+      );
     }
     if (error.error === "invalid_grant") {
       return new BffError(

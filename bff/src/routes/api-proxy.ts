@@ -41,8 +41,28 @@ const FORWARDED_RESPONSE_HEADERS = [
   "last-modified",
   "vary",
   "retry-after",
-  "www-authenticate",
 ];
+
+/** RFC 6750 §3: `error` is a token of NQCHARs; `scope` is scope-tokens (RFC 6749 §3.3) separated by spaces. */
+const CHALLENGE_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+
+/**
+ * The API's RFC 6750 challenge, reduced to what a page can act on: `error`
+ * and `scope` (incremental consent reads the scope). `realm`,
+ * `error_description`, `error_uri` and `resource_metadata` may name internal
+ * hosts or echo a token, and speak of a bearer token the browser never holds;
+ * the problem body carries the readable detail. Another scheme says nothing
+ * the browser could use, so it is dropped.
+ */
+export function browserChallenge(header: string | null): string | undefined {
+  if (header === null || !/^bearer(\s|$)/i.test(header)) return undefined;
+  const kept: string[] = [];
+  for (const name of ["error", "scope"]) {
+    const value = new RegExp(`[\\s,]${name}="([^"\\\\]*)"`, "i").exec(header)?.[1];
+    if (value !== undefined && CHALLENGE_VALUE.test(value)) kept.push(`${name}="${value}"`);
+  }
+  return kept.length > 0 ? `Bearer ${kept.join(", ")}` : "Bearer";
+}
 
 /**
  * The API path for a browser path, or a 400. The URL parser has already
@@ -154,6 +174,8 @@ export function apiProxyRoutes({ config, sessions, fetch, flow }: BffServices): 
     // A relative Location (a created resource) is ours to pass on: it stays under /api.
     const location = upstream.headers.get("location");
     if (location !== null && !/^[a-z][a-z\d+.-]*:|^\/\//i.test(location)) c.header("location", location);
+    const challenge = browserChallenge(upstream.headers.get("www-authenticate"));
+    if (challenge !== undefined) c.header("www-authenticate", challenge);
     if (!upstream.headers.has("cache-control")) c.header("cache-control", "no-store");
     return c.body(upstream.body as ReadableStream, upstream.status as ContentfulStatusCode);
   });

@@ -8,6 +8,7 @@ import { type BffLogger, describeError } from "../logger.ts";
 import type { OidcClient, TokenSet } from "../oidc/client.ts";
 import {
   absoluteExpiry,
+  idTokenClaims,
   isWithinLifetime,
   type SessionData,
   type SessionLifetimes,
@@ -58,6 +59,12 @@ export interface SessionsOptions {
   refreshLeewaySeconds: number;
   logger: BffLogger;
   now: () => number;
+  /**
+   * The configured issuer. A session whose ID token another issuer signed is no session here:
+   * a `sub` is only unique per issuer, so after moving to another provider with the same
+   * cookie secrets, an old cookie would name someone else. Default: not checked.
+   */
+  issuer?: string;
   /** Where refreshes are recorded for the flow inspector. Default: nowhere. */
   flow?: FlowLog;
 }
@@ -124,6 +131,10 @@ export function createSessions(options: SessionsOptions): Sessions {
       return "none";
     }
     const { session } = read;
+    if (options.issuer !== undefined && idTokenClaims(session).iss !== options.issuer) {
+      cookie.clear(c);
+      return "none";
+    }
     if (!isWithinLifetime(session, lifetimes, now()) || (await store.isEnded(session))) {
       cookie.clear(c);
       return "ended";
