@@ -502,7 +502,8 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
   const names = { ...DEFAULT_COOKIE_NAMES, ...config.cookieNames };
   for (const name of Object.values(names)) {
     // RFC 6265 token characters only; __Host- keeps other hosts from setting or shadowing it.
-    if (typeof name !== "string" || !/^__Host-[A-Za-z0-9_.-]{1,40}$/.test(name)) {
+    // Not ending in -<digits>: the session's extra parts are named <session>-1, -2 (docs/decisions/007).
+    if (typeof name !== "string" || !/^__Host-[A-Za-z0-9_.-]{1,40}$/.test(name) || /-\d+$/.test(name)) {
       add(
         "cookieNames",
         `"${String(name)}" must start with __Host- and use only letters, digits, ".", "_" and "-"`,

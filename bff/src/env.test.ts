@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -165,9 +165,22 @@ describe("bffSettingsFromEnvironment", () => {
     const pemFile = join(dir, "client-key.pem");
     writeFileSync(pemFile, pem, { mode: 0o600 });
     const jwkFile = join(dir, "client-key.json");
-    writeFileSync(jwkFile, JSON.stringify({ ...privateKey.export({ format: "jwk" }), kid: "from-jwk" }));
+    writeFileSync(jwkFile, JSON.stringify({ ...privateKey.export({ format: "jwk" }), kid: "from-jwk" }), {
+      mode: 0o600,
+    });
+    const openFile = join(dir, "readable-by-all.pem");
+    writeFileSync(openFile, pem, { mode: 0o644 });
+    chmodSync(openFile, 0o644);
     const { BFF_CLIENT_SECRET: _secret, ...WITHOUT_SECRET } = VALID;
     const KEYED = { ...WITHOUT_SECRET, BFF_CLIENT_AUTHENTICATION: "private_key_jwt" };
+
+    it("refuses, in production, a key file other users may read, naming only the variable and path", () => {
+      const message = failure({ ...KEYED, BFF_MODE: "production", BFF_CLIENT_PRIVATE_KEY_FILE: openFile });
+      expect(message).toContain(
+        `BFF_CLIENT_PRIVATE_KEY_FILE is readable by other users (mode 0644): chmod 600 ${openFile}`,
+      );
+      expect(message).not.toContain("PRIVATE KEY-----");
+    });
 
     it("reads client_secret_post with the secret", () => {
       const { config } = bffSettingsFromEnvironment({

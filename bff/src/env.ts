@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 
 import { type BffConfig, type BffMode, type ClientAuthenticationMethod, validateConfig } from "./config.ts";
@@ -114,6 +114,13 @@ function clientPrivateKey(env: NodeJS.ProcessEnv, problems: string[]): string | 
   try {
     const key = readFileSync(resolve(path), "utf8");
     if (key.trim() === "") problems.push(`BFF_CLIENT_PRIVATE_KEY_FILE is empty (${path})`);
+    // As ssh does: a private key that other users of the machine may read is no longer private.
+    const mode = statSync(resolve(path)).mode & 0o777;
+    if ((env.BFF_MODE ?? "production") === "production" && (mode & 0o077) !== 0) {
+      problems.push(
+        `BFF_CLIENT_PRIVATE_KEY_FILE is readable by other users (mode ${mode.toString(8).padStart(4, "0")}): chmod 600 ${path}`,
+      );
+    }
     return key;
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? "unreadable";

@@ -30,6 +30,8 @@ try {
     store = new SqliteSessionStore(settings.sessionDbPath);
   }
   app = createBff(settings.config, store ? { store } : {});
+  // The BFF holds the key as a non-extractable CryptoKey now: the PEM text need not stay in memory.
+  delete settings.config.clientPrivateKey;
 } catch (error) {
   fail(error);
 }

@@ -201,6 +201,14 @@ describe.each(METHODS)("$name", (method) => {
 });
 
 describe("private_key_jwt", () => {
+  it("is what the flow inspector says the token request used, with no secret (X2)", async () => {
+    system = await startSystem({ ...RSA_BFF, flowInspector: true }, {}, { webBffAuth: RSA_REGISTRATION });
+    const alice = await logIn(system);
+    const log = JSON.stringify(await (await alice.api("/bff/inspector")).json());
+    expect(log).toContain("private_key_jwt: a client_assertion JWT signed with web-bff's private key");
+    expect(log).not.toContain("client_secret_basic");
+  });
+
   it("signs a fresh assertion for every request: iss and sub the client, aud the issuer, exp within a minute, a new jti", async () => {
     system = await startSystem(RSA_BFF, {}, { webBffAuth: RSA_REGISTRATION });
     const requests = recordClientRequests(system);

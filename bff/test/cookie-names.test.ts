@@ -43,6 +43,8 @@ describe("cookieNames", () => {
     expect(fields({ session: "__Host-a;b" })).toContain("cookieNames");
     expect(fields({ session: "__Host-x", login: "__Host-x" })).toContain("cookieNames");
     expect(fields({ session: "__Host-x", login: "__Host-x-1" })).toContain("cookieNames");
+    // Another BFF's session parts would be named like this one's (`__Host-app-2` vs `__Host-app` + part 2).
+    expect(fields({ session: "__Host-app-2" })).toContain("cookieNames");
     expect(fields({ session: "__Host-app2-session", login: "__Host-app2-login" })).not.toContain(
       "cookieNames",
     );

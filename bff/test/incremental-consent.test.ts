@@ -106,7 +106,10 @@ describe("incremental authorization", () => {
     const response = await alice.fetch(`${BFF}/bff/login?scope=${encodeURIComponent("contacts:admin")}`);
     expect(response.status).toBe(400);
     expect(response.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(await response.text()).toContain("contacts:admin");
+    const page = await response.text();
+    expect(page).toContain("A requested scope is not available");
+    // What the link said is not echoed on our origin (phishing text).
+    expect(page).not.toContain("contacts:admin");
   });
 
   it("a first login may already ask for an offered scope", async () => {
@@ -175,5 +178,25 @@ describe("incremental authorization", () => {
     const alice = new TestBrowser(system);
     await alice.login(USERS.alice, "/");
     expect(warnings).toEqual([]);
+  });
+
+  it("checks the scopes of every route that matches, whatever the order they are listed in", async () => {
+    const routed = await startSystem({
+      scopes: READ_ONLY,
+      additionalScopes: WRITE,
+      apiRoutes: [
+        { path: "/contacts/*", methods: ["GET", "DELETE"] },
+        { path: "/contacts/*", methods: ["DELETE"], scopes: [WRITE] },
+      ],
+    });
+    try {
+      const alice = new TestBrowser(routed);
+      await alice.login(USERS.alice, "/contacts");
+      const refused = await alice.api("/api/contacts/some-id", { method: "DELETE" });
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toMatchObject({ code: "insufficient_scope", scope: WRITE });
+    } finally {
+      await routed.close();
+    }
   });
 });

@@ -151,7 +151,7 @@ describe("login", () => {
     const scope = await browser.fetch(`${BFF}/bff/login?scope=openid%20admin`);
     expect(scope.status).toBe(400);
     expect(scope.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(await scope.text()).toContain("admin");
+    expect(await scope.text()).toContain("A requested scope is not available");
     expect((await browser.fetch(`${BFF}/bff/login?prompt=select_account`)).status).toBe(400);
   });
 });

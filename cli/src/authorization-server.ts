@@ -12,6 +12,9 @@ export interface AuthorizationServerConnection {
 
 const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"];
 
+/** How long any request to the IdP may take. */
+export const IDP_TIMEOUT_MS = 10_000;
+
 /** This machine: the only place plain http may go. */
 export function isLoopback(hostname: string): boolean {
   return LOOPBACK_HOSTS.includes(hostname);
@@ -28,7 +31,10 @@ export async function discover(
   const issuer = new URL(issuerUrl);
   // Plain http only for an issuer on this machine (the embedded development IdP).
   const http = {
-    [oauth.customFetch]: fetch,
+    // Every request to the IdP has a deadline, well inside the token file's stale-lock time
+    // (token-file.ts): a hung refresh must not outlive the lock that protects it.
+    [oauth.customFetch]: (url: string | URL | Request, init: RequestInit = {}) =>
+      fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(IDP_TIMEOUT_MS) }),
     ...(issuer.protocol === "http:" && isLoopback(issuer.hostname)
       ? { [oauth.allowInsecureRequests]: true }
       : {}),

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -104,5 +104,13 @@ describe("withTokenFileLock", () => {
     const second = first === "a" ? "b" : "a";
     expect(order).toEqual([`${first} in`, `${first} out`, `${second} in`, `${second} out`]);
     expect(existsSync(`${file}.lock`)).toBe(false);
+  });
+
+  it("never removes a lock it does not hold: another command that took over a stale lock keeps it", async () => {
+    await withTokenFileLock(file, async () => {
+      // Meanwhile another command judged our lock stale and took it over.
+      writeFileSync(`${file}.lock`, "someone-else");
+    });
+    expect(readFileSync(`${file}.lock`, "utf8")).toBe("someone-else");
   });
 });

@@ -13,7 +13,7 @@
  *   matters most after a refresh, when the IdP has already invalidated the old
  *   refresh token (rotation): losing the new one would log the person out.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
@@ -137,9 +137,13 @@ export async function withTokenFileLock<T>(file: string, work: () => Promise<T>)
   const lock = `${file}.lock`;
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const deadline = Date.now() + LOCK_WAIT_MS;
+  // Our own mark in the lock, so that we only ever remove the lock we hold.
+  const mine = randomUUID();
   for (;;) {
     try {
-      await (await open(lock, "wx", 0o600)).close();
+      const handle = await open(lock, "wx", 0o600);
+      await handle.writeFile(mine);
+      await handle.close();
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
@@ -156,6 +160,8 @@ export async function withTokenFileLock<T>(file: string, work: () => Promise<T>)
   try {
     return await work();
   } finally {
-    await rm(lock, { force: true });
+    // Another command may have taken over a lock it judged stale: that one is not ours to remove.
+    const holder = await readFile(lock, "utf8").catch(() => undefined);
+    if (holder === mine) await rm(lock, { force: true });
   }
 }

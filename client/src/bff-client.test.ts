@@ -66,6 +66,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       return problem(res, 404, "not_found", "No such contact");
     case "GET /api/expired":
       return problem(res, 401, "session_expired", "Your session has ended");
+    case "GET /api/token-refused":
+      // The API's own 401, passed through by the proxy: a new login cannot cure it.
+      return problem(res, 401, "invalid_token", "Unauthorized");
     case "GET /api/scope":
       return problem(res, 403, "insufficient_scope", "Insufficient scope");
     case "GET /api/gateway":
@@ -206,6 +209,41 @@ describe("a 401 with onSessionEnded: login (the default)", () => {
     await expect.poll(() => visited).toEqual([`${baseUrl}/bff/login?returnTo=%2Fcontacts%3Fgroup%3Dfamily`]);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(settled).toBe(false);
+  });
+
+  it("never logs in again for an API's own 401: that would loop", async () => {
+    const relogin = createBffClient({
+      baseUrl,
+      navigate: () => expect.unreachable("no login for invalid_token"),
+    });
+    expect((await rejection(relogin.fetchJson("/api/token-refused"))).code).toBe("invalid_token");
+  });
+
+  it("logs in again at most once in 30 seconds; a second session_expired right after is thrown", async () => {
+    const memory = new Map<string, string>();
+    const reloginMemory = {
+      getItem: (k: string) => memory.get(k) ?? null,
+      setItem: (k: string, v: string) => void memory.set(k, v),
+    };
+    let clock = 1_000_000;
+    const visited: string[] = [];
+    // A new client per "page load", as after each navigation; the memory is the session storage.
+    const page = () =>
+      createBffClient({
+        baseUrl,
+        navigate: (url) => visited.push(url),
+        reloginMemory,
+        now: () => clock,
+        currentPage: () => "/",
+      });
+    void page().fetchJson("/api/expired");
+    await expect.poll(() => visited.length).toBe(1);
+    clock += 5_000;
+    expect((await rejection(page().fetchJson("/api/expired"))).code).toBe("session_expired");
+    expect(visited).toHaveLength(1);
+    clock += 30_000;
+    void page().fetchJson("/api/expired");
+    await expect.poll(() => visited.length).toBe(2);
   });
 
   it("still rejects other failures, so the page can explain them", async () => {

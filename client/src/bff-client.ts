@@ -29,7 +29,20 @@ export interface BffClientOptions {
   navigate?: (url: string) => void;
   /** The page to come back to after a login. Default: the current path and query. */
   currentPage?: () => string;
+  /**
+   * Where the time of the last automatic re-login is kept, so that a 401 that
+   * a new login cannot cure does not send the browser round in a loop.
+   * Default: `sessionStorage` (it survives the navigation; it holds a number only).
+   */
+  reloginMemory?: Pick<Storage, "getItem" | "setItem">;
+  now?: () => number;
 }
+
+/** A 401 the BFF answers because its session is gone: only these are cured by logging in again. */
+const SESSION_ENDED = new Set(["not_authenticated", "session_expired"]);
+/** No second automatic re-login within this time: the first one did not help. */
+export const RELOGIN_PAUSE_MS = 30_000;
+const RELOGIN_KEY = "oidc-bff:relogin-at";
 
 export interface BffClient {
   /** The BFF's view of the login. Anonymous is an answer (`authenticated: false`), not an error. */
@@ -61,6 +74,23 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
   const navigate = options.navigate ?? browserNavigate;
   const currentPage = options.currentPage ?? browserPage;
   const onSessionEnded = options.onSessionEnded ?? "login";
+  const now = options.now ?? Date.now;
+  const memory =
+    options.reloginMemory ?? (typeof sessionStorage === "undefined" ? undefined : sessionStorage);
+  let lastRelogin = 0;
+
+  /**
+   * Whether to leave for a new login now. Not twice within RELOGIN_PAUSE_MS: if
+   * the session is refused again right after a fresh login (the API refuses the
+   * BFF's token, the browser drops the cookie), another round would only loop.
+   */
+  function mayRelogin(): boolean {
+    const stored = Number(memory?.getItem(RELOGIN_KEY) ?? lastRelogin);
+    if (Number.isFinite(stored) && now() - stored < RELOGIN_PAUSE_MS) return false;
+    lastRelogin = now();
+    memory?.setItem(RELOGIN_KEY, String(lastRelogin));
+    return true;
+  }
 
   function login(returnTo = currentPage(), loginOptions: LoginOptions = {}): void {
     navigate(`${baseUrl}${loginUrl(returnTo, loginOptions)}`);
@@ -79,7 +109,15 @@ export function createBffClient(options: BffClientOptions = {}): BffClient {
     const response = await doFetch(`${baseUrl}${path}`, { ...init, headers, credentials: "same-origin" });
     if (!response.ok) {
       const error = await errorFrom(response);
-      if (error.status === 401 && onSessionEnded === "login" && path !== BFF_ROUTES.logout) {
+      // Only the BFF's own "no session" answers: an API's 401 (invalid_token) passed through
+      // the proxy is not cured by a new login, and would loop.
+      if (
+        error.status === 401 &&
+        SESSION_ENDED.has(error.code) &&
+        onSessionEnded === "login" &&
+        path !== BFF_ROUTES.logout &&
+        mayRelogin()
+      ) {
         login();
         // The page is being replaced; settling would only flash an error first.
         return new Promise<T>(() => {});

@@ -26,6 +26,7 @@ export function createInspector(
     createFlowLogStore({ now: deps.now, sessionLifetimeMs: config.sessionAbsoluteLifetimeSeconds * 1000 });
   const steps = createFlowSteps({
     clientId: config.clientId,
+    clientAuthenticationMethod: config.clientAuthentication.method,
     redirectUri: config.redirectUri,
     refreshParameters: refreshParameters(config),
     idTokenSigningAlg: config.idTokenSigningAlg,

@@ -63,6 +63,8 @@ export const SPECS = {
 /** What the builders need to know about this BFF and its provider. */
 export interface FlowContext {
   clientId: string;
+  /** How the BFF authenticates at the token endpoint (config `clientAuthentication`). */
+  clientAuthenticationMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
   redirectUri: string;
   /**
    * What every refresh sends besides grant_type and the refresh token, as
@@ -92,8 +94,15 @@ const SHOWN_AUTHORIZATION_PARAMETERS = [
 ];
 
 /** How the client proves who it is at the token and revocation endpoints. */
-function clientAuthentication(clientId: string): string {
-  return `client_secret_basic: client_id ${clientId} and its secret in an Authorization: Basic header (not shown)`;
+function clientAuthentication(clientId: string, method: FlowContext["clientAuthenticationMethod"]): string {
+  switch (method) {
+    case "client_secret_post":
+      return `client_secret_post: client_id ${clientId} and its secret in the form body (not shown)`;
+    case "private_key_jwt":
+      return `private_key_jwt: a client_assertion JWT signed with ${clientId}'s private key (RFC 7523; not shown); no secret is sent`;
+    default:
+      return `client_secret_basic: client_id ${clientId} and its secret in an Authorization: Basic header (not shown)`;
+  }
 }
 
 export type FlowSteps = ReturnType<typeof createFlowSteps>;
@@ -196,7 +205,7 @@ export function createFlowSteps(context: FlowContext) {
               redirect_uri: context.redirectUri,
               code_verifier: presence(codeVerifier),
             },
-            clientAuthentication: clientAuthentication(context.clientId),
+            clientAuthentication: clientAuthentication(context.clientId, context.clientAuthenticationMethod),
             pkce: `${SPECS.pkceVerifier.label}: the IdP hashes code_verifier and compares it with the code_challenge sent earlier`,
           },
         },
@@ -269,7 +278,7 @@ export function createFlowSteps(context: FlowContext) {
             ...describeParameters(sent, { shown: ["grant_type", "resource", "scope"], secret: [] }),
             refresh_token: describeToken(refreshToken, { decode: false }),
           },
-          clientAuthentication: clientAuthentication(context.clientId),
+          clientAuthentication: clientAuthentication(context.clientId, context.clientAuthenticationMethod),
         },
       };
     },
@@ -400,7 +409,7 @@ export function createFlowSteps(context: FlowContext) {
             token: describeToken(refreshToken, { decode: false }),
             token_type_hint: "refresh_token",
           },
-          clientAuthentication: clientAuthentication(context.clientId),
+          clientAuthentication: clientAuthentication(context.clientId, context.clientAuthenticationMethod),
         },
       };
     },

@@ -100,13 +100,16 @@ function checkApiRoute(routes: ApiRoute[] | undefined, method: string, path: str
   const forPath = routes.filter((candidate) => matches(candidate.path, path));
   if (forPath.length === 0) throw new BffError("not_found", "No such API route.");
   const withHead = (methods: string[]) => (methods.includes("GET") ? [...methods, "HEAD"] : methods);
-  const route = forPath.find((candidate) => withHead(candidate.methods).includes(method));
-  if (!route) {
+  const matching = forPath.filter((candidate) => withHead(candidate.methods).includes(method));
+  if (matching.length === 0) {
     throw new BffError("method_not_allowed", "This API route does not support this method.", {
       allow: [...new Set(forPath.flatMap((candidate) => candidate.methods))],
     });
   }
-  return route;
+  // Every route that matches asks for its scopes, whatever the order they are listed in:
+  // a broad route listed first must not hide a stricter one.
+  const scopes = [...new Set(matching.flatMap((candidate) => candidate.scopes ?? []))];
+  return { path, methods: [method], ...(scopes.length > 0 ? { scopes } : {}) };
 }
 
 /** The route's required scopes, checked against what the session's access token was granted. */

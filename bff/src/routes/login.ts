@@ -36,7 +36,8 @@ function requestedScopes(asked: string | undefined, config: ResolvedBffConfig, h
   const offered = new Set([...config.scopes, ...config.additionalScopes]);
   const unknown = added.filter((scope) => !offered.has(scope));
   if (unknown.length > 0) {
-    throw new BffError("invalid_request", `These scopes are not available: ${unknown.join(", ")}.`);
+    // Not echoed: the page is on our origin, and the text is whatever the link said.
+    throw new BffError("invalid_request", "A requested scope is not available to this application.");
   }
   return [...new Set([...config.scopes, ...held.filter((scope) => offered.has(scope)), ...added])];
 }
