@@ -379,6 +379,9 @@ describe("the flow inspector", () => {
     expect(current.session).toBe("current");
     expect(current.steps.map((step) => step.title)).not.toContain("Logout");
     expect(current.steps[0]?.title).toBe("Authorization request");
+    // The new login ends the browser's pass to the old log: in a shared browser the next
+    // person cannot read the previous one's logout, even once their own session is gone.
+    expect(alice.cookie("localhost:3000", "__Host-bff-inspector")).toBeUndefined();
   });
 
   it("shows the scope a refresh sends for the API (Entra's apiScopes), exactly as sent", async () => {

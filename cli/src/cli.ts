@@ -38,7 +38,7 @@ import { CliError } from "./errors.ts";
 import { logOut, type PersonSessionContext, tokensFromLogin, withAccessToken } from "./person-session.ts";
 import { printable } from "./printable.ts";
 import { serviceToken } from "./service-token.ts";
-import { tokenFilePath, writeTokenFile } from "./token-file.ts";
+import { tokenFilePath, withTokenFileLock, writeTokenFile } from "./token-file.ts";
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -164,7 +164,9 @@ async function login(args: string[], io: CliIo): Promise<number> {
     sleep: io.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     now: session.now,
   });
-  await writeTokenFile(session.file, tokensFromLogin(session, result));
+  // Under the same lock as a refresh: a command refreshing the old login must not
+  // overwrite the new one half-way.
+  await withTokenFileLock(session.file, () => writeTokenFile(session.file, tokensFromLogin(session, result)));
   io.out(
     `Logged in${result.subject ? ` as ${printable(result.subject)}` : ""}. Tokens are in ${session.file}.`,
   );

@@ -59,3 +59,11 @@ test("refresh token revoked: the next call ends the session, and the page offers
   await expect(page.getByRole("alert")).toContainText(/You are not logged in|Your session has ended/);
   await expect(page.getByRole("button", { name: /Log in/ }).first()).toBeVisible();
 });
+
+test("a login that fails says why at once: the BFF's page, quoted", async ({ page, users }) => {
+  await page.goto("/");
+  const { loginAs } = await import("../fixtures/login.ts");
+  await expect(loginAs(page, users.alice, { scopes: ["contacts:admin"] })).rejects.toThrow(
+    /the login ended on the BFF's page \/bff\/login: .*A requested scope is not available/,
+  );
+});

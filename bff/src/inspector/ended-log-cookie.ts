@@ -16,7 +16,7 @@
  */
 import type { Context } from "hono";
 
-import { INSPECTOR_COOKIE, readCookie, writeCookie } from "../session/cookies.ts";
+import { clearCookie, INSPECTOR_COOKIE, readCookie, writeCookie } from "../session/cookies.ts";
 import type { Sealer } from "../session/seal.ts";
 
 /** Long enough to look at a logout and the back-channel call that follows; short enough to be forgotten. */
@@ -34,6 +34,8 @@ export interface EndedLogCookie {
   grant(c: Context, sid: string): Promise<void>;
   /** The ended session whose log this browser may read, or undefined (none, expired, tampered). */
   read(c: Context): Promise<string | undefined>;
+  /** A new login in this browser: the previous person's ended log is no longer this browser's to read. */
+  forget(c: Context): void;
 }
 
 export function createEndedLogCookie(sealer: Sealer, now: () => number): EndedLogCookie {
@@ -53,6 +55,10 @@ export function createEndedLogCookie(sealer: Sealer, now: () => number): EndedLo
       const { sid, expiresAt } = unsealed.value;
       if (typeof sid !== "string" || typeof expiresAt !== "number" || now() >= expiresAt) return undefined;
       return sid;
+    },
+
+    forget(c) {
+      if (readCookie(c, INSPECTOR_COOKIE) !== undefined) clearCookie(c, INSPECTOR_COOKIE, "Strict");
     },
   };
 }

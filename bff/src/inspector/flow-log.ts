@@ -75,6 +75,8 @@ export interface FlowLog extends Pick<FlowLogStore, "beginSession" | "link" | "v
   keepReadableAfterLogout(c: Context, sid: string): Promise<void>;
   /** The ended session whose log this browser may still read (it logged out of it lately), if any. */
   endedSessionOf(c: Context): Promise<string | undefined>;
+  /** At a new login: the previous session's log stops being readable here (a shared browser). */
+  forgetEndedSession(c: Context): void;
 }
 
 /** When the inspector is off: nothing is built, nothing is kept. */
@@ -89,11 +91,18 @@ export const disabledFlowLog: FlowLog = {
   // Off: the inspector cookie is never set, and one a browser still carries is never read.
   keepReadableAfterLogout: async () => {},
   endedSessionOf: async () => undefined,
+  forgetEndedSession() {},
 };
 
 export const DEFAULT_STEPS_PER_SESSION = 200;
 /** Development holds few sessions; this bounds memory when a script logs in thousands of times. */
 export const DEFAULT_MAX_LOGS = 100;
+/**
+ * Logins that never come back (a tab closed at the IdP, a script, a redirect
+ * loop) get a small budget of their own, so they can never push the logs of
+ * real sessions out.
+ */
+export const MAX_PENDING_LOGIN_LOGS = 20;
 
 interface Log {
   steps: FlowStep[];
@@ -137,13 +146,17 @@ export function createFlowLogStore(options: FlowLogStoreOptions): FlowLogStore {
     for (const [key, alias] of aliases) if (alias.expiresAt <= time) aliases.delete(key);
   }
 
+  /** Drops the least recently written logs among `which` until fewer than `max` remain. */
+  function evict(which: (key: string) => boolean, max: number) {
+    const keys = [...logs.keys()].filter(which);
+    for (let excess = keys.length - max + 1, i = 0; excess > 0; excess--, i++) logs.delete(keys[i] as string);
+  }
+
   function create(key: string, expiresAt: number, owner: FlowOwner | undefined): Log {
     prune();
-    while (logs.size >= maxLogs) {
-      const oldest = logs.keys().next().value;
-      if (oldest === undefined) break;
-      logs.delete(oldest);
-    }
+    if (key.startsWith("login:"))
+      evict((candidate) => candidate.startsWith("login:"), MAX_PENDING_LOGIN_LOGS);
+    evict(() => true, maxLogs);
     const log: Log = { steps: [], dropped: 0, next: 1, expiresAt, owner };
     logs.set(key, log);
     return log;
@@ -275,5 +288,6 @@ export function createFlowLog(
       }
     },
     endedSessionOf: (c) => endedLog.read(c),
+    forgetEndedSession: (c) => safely("forget an ended session's log", () => endedLog.forget(c)),
   };
 }

@@ -167,6 +167,7 @@ export function loginRoutes(services: BffServices): Hono {
       userinfo: userinfoBeyond(userinfo, jwtPayload(kept.idToken)),
     });
     flow.beginSession(flowKey, session);
+    flow.forgetEndedSession(c);
     flow.record(session.sid, (steps) => steps.sessionStarted(login.returnTo));
     return c.redirect(login.returnTo, 302);
   });
