@@ -161,6 +161,13 @@ export interface ApiRoute {
    * and lets the page ask for the scope (incremental authorization).
    */
   scopes?: string[];
+  /**
+   * Where this route is forwarded, instead of `apiBaseUrl`: one API split over
+   * several services. They receive the same access token, so they must all be
+   * the one audience the BFF asks for (`resource`/`audience`): a token for one
+   * API is never sent to another. https, or http on this machine.
+   */
+  upstream?: string;
 }
 
 /**
@@ -591,6 +598,12 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
     ) {
       add("apiRoutes", `route ${String(route.path)}: scopes must be a list of scope names`);
     }
+    if (route.upstream !== undefined) {
+      const upstream = secureOrLoopback("apiRoutes", route.upstream);
+      if (upstream && (upstream.search || upstream.username || upstream.password)) {
+        add("apiRoutes", `route ${String(route.path)}: upstream must have no query or credentials`);
+      }
+    }
   }
 
   if (config.spaDir !== undefined && !existsSync(join(config.spaDir, "index.html"))) {
@@ -670,6 +683,7 @@ export function resolveConfig(config: BffConfig): ResolvedBffConfig {
       path: route.path,
       methods: route.methods.map((method) => method.toUpperCase()),
       ...(route.scopes?.length ? { scopes: [...route.scopes] } : {}),
+      ...(route.upstream ? { upstream: route.upstream } : {}),
     })),
     spaDir: config.spaDir,
     mapUserClaims: config.mapUserClaims,

@@ -109,7 +109,14 @@ function checkApiRoute(routes: ApiRoute[] | undefined, method: string, path: str
   // Every route that matches asks for its scopes, whatever the order they are listed in:
   // a broad route listed first must not hide a stricter one.
   const scopes = [...new Set(matching.flatMap((candidate) => candidate.scopes ?? []))];
-  return { path, methods: [method], ...(scopes.length > 0 ? { scopes } : {}) };
+  // Should two matching routes name different services, the first one listed wins.
+  const upstream = matching.find((candidate) => candidate.upstream)?.upstream;
+  return {
+    path,
+    methods: [method],
+    ...(scopes.length > 0 ? { scopes } : {}),
+    ...(upstream ? { upstream } : {}),
+  };
 }
 
 /** The route's required scopes, checked against what the session's access token was granted. */
@@ -128,7 +135,8 @@ export function apiProxyRoutes({ config, sessions, fetch, flow }: BffServices): 
     const incoming = new URL(c.req.url);
     const path = apiPath(incoming.pathname);
     const route = checkApiRoute(config.apiRoutes, c.req.method, path);
-    const target = `${base}${path}${incoming.search}`;
+    // The destination comes from configuration only, never from the request (C5).
+    const target = `${route?.upstream ? route.upstream.replace(/\/+$/, "") : base}${path}${incoming.search}`;
 
     const session = await sessions.withFreshAccessToken(c, await sessions.require(c));
     checkScopes(route, session.tokens.scopes);
