@@ -5,26 +5,25 @@
  * and ends nothing.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { BFF, IDP, logIn, startSystem, TestBrowser, type TestSystem, USERS } from "./harness.ts";
+import { BACKCHANNEL_EVENT, idpSigningKey, type SigningJwk, signLogoutToken } from "./logout-tokens.ts";
 
-const EVENT = "http://schemas.openid.net/event/backchannel-logout";
 const dir = mkdtempSync(join(tmpdir(), "bff-backchannel-"));
 const keysPath = join(dir, "jwks.json");
 
 let system: TestSystem;
-let idpKey: JWK & { kid: string };
+let idpKey: SigningJwk;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeEach(async () => {
   system = await startSystem({}, {}, { keysPath });
-  const { keys } = JSON.parse(readFileSync(keysPath, "utf8")) as { keys: (JWK & { kid: string })[] };
-  idpKey = keys[0] as JWK & { kid: string };
+  idpKey = idpSigningKey(keysPath);
 });
 afterEach(async () => {
   await system.close();
@@ -44,30 +43,9 @@ async function eventually(browser: TestBrowser, status: number): Promise<number>
 }
 
 /** A logout token as our IdP would sign it, then altered. */
-async function logoutToken(
-  options: {
-    claims?: Record<string, unknown>;
-    header?: Record<string, unknown>;
-    key?: JWK & { kid: string };
-  } = {},
-) {
-  const now = Math.floor(Date.now() / 1000);
-  const claims: Record<string, unknown> = {
-    iss: IDP,
-    aud: "web-bff",
-    iat: now,
-    exp: now + 120,
-    jti: randomUUID(),
-    sub: "user-alice",
-    events: { [EVENT]: {} },
-    ...options.claims,
-  };
-  for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
-  const key = options.key ?? idpKey;
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: "RS256", typ: "logout+jwt", kid: key.kid, ...options.header })
-    .sign(await importJWK(key, "RS256"));
-}
+const logoutToken = (
+  options: { claims?: Record<string, unknown>; header?: Record<string, unknown>; key?: SigningJwk } = {},
+) => signLogoutToken(options.key ?? idpKey, options);
 
 const post = (token: string, contentType = "application/x-www-form-urlencoded") =>
   system.fetch(`${BFF}/bff/backchannel-logout`, {
@@ -124,7 +102,7 @@ describe("the IdP ends a person's sessions through the back channel", () => {
 });
 
 describe("a logout token that must be refused (400), ending nothing (D10)", () => {
-  let stranger: JWK & { kid: string };
+  let stranger: SigningJwk;
   beforeAll(async () => {
     const { privateKey } = await generateKeyPair("RS256", { extractable: true });
     stranger = { ...(await exportJWK(privateKey)), kid: "stranger" };
@@ -162,7 +140,7 @@ describe("a logout token that must be refused (400), ending nothing (D10)", () =
           iat: now,
           jti: randomUUID(),
           sub: "user-alice",
-          events: { [EVENT]: {} },
+          events: { [BACKCHANNEL_EVENT]: {} },
         })
           .setProtectedHeader({ alg: "HS256", typ: "logout+jwt", kid: idpKey.kid })
           .sign(new TextEncoder().encode(JSON.stringify(publicKey)));

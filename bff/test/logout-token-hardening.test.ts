@@ -5,48 +5,32 @@
  * as a logout token, and extra claims. Each refusal is a 400 that ends nothing.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
+import { exportJWK, generateKeyPair } from "jose";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { BFF, IDP, logIn, startSystem, type TestBrowser, type TestSystem } from "./harness.ts";
+import { idpSigningKey, type SigningJwk, signLogoutToken } from "./logout-tokens.ts";
 
-const EVENT = "http://schemas.openid.net/event/backchannel-logout";
 const dir = mkdtempSync(join(tmpdir(), "bff-logout-token-"));
 const keysPath = join(dir, "jwks.json");
 
 let system: TestSystem;
-let idpKey: JWK & { kid: string };
+let idpKey: SigningJwk;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeEach(async () => {
   system = await startSystem({}, {}, { keysPath });
-  const { keys } = JSON.parse(readFileSync(keysPath, "utf8")) as { keys: (JWK & { kid: string })[] };
-  idpKey = keys[0] as JWK & { kid: string };
+  idpKey = idpSigningKey(keysPath);
 });
 afterEach(async () => {
   await system.close();
 });
 
-async function logoutToken(claims: Record<string, unknown> = {}, key: JWK & { kid: string } = idpKey) {
-  const now = Math.floor(Date.now() / 1000);
-  const all: Record<string, unknown> = {
-    iss: IDP,
-    aud: "web-bff",
-    iat: now,
-    exp: now + 120,
-    jti: randomUUID(),
-    sub: "user-alice",
-    events: { [EVENT]: {} },
-    ...claims,
-  };
-  for (const [name, value] of Object.entries(all)) if (value === undefined) delete all[name];
-  return new SignJWT(all)
-    .setProtectedHeader({ alg: "RS256", typ: "logout+jwt", kid: key.kid })
-    .sign(await importJWK(key, "RS256"));
-}
+const logoutToken = (claims: Record<string, unknown> = {}, key: SigningJwk = idpKey) =>
+  signLogoutToken(key, { claims });
 
 const post = (body: string) =>
   system.fetch(`${BFF}/bff/backchannel-logout`, {

@@ -12,13 +12,13 @@
  *   one 45 s off is refused, for every claim.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatWithOptions } from "node:util";
 
 import { DEV_WEB_BFF_SECRET } from "@oidc-bff/idp";
-import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
+import { exportJWK, generateKeyPair } from "jose";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { consoleLogger, createBff, silentLogger } from "../src/index.ts";
@@ -33,8 +33,8 @@ import {
   USERS,
 } from "./harness.ts";
 import { createHostileOp, HOSTILE_ISSUER, type HostileBehaviour, type HostileOp } from "./hostile-op.ts";
+import { idpSigningKey, type SigningJwk, signLogoutToken } from "./logout-tokens.ts";
 
-const EVENT = "http://schemas.openid.net/event/backchannel-logout";
 const SESSION = "__Host-bff-session";
 const HOST = new URL(BFF).host;
 const dir = mkdtempSync(join(tmpdir(), "bff-security-h-"));
@@ -60,22 +60,8 @@ const PUBLIC_PARAMETERS = new Set([
 const seconds = () => Math.floor(Date.now() / 1000);
 
 /** A logout token as the IdP would sign it (its real key), then altered by `claims`. */
-async function logoutToken(key: JWK & { kid: string }, claims: Record<string, unknown> = {}) {
-  const all: Record<string, unknown> = {
-    iss: IDP,
-    aud: "web-bff",
-    iat: seconds(),
-    exp: seconds() + 120,
-    jti: randomUUID(),
-    sub: "user-alice",
-    events: { [EVENT]: {} },
-    ...claims,
-  };
-  for (const [name, value] of Object.entries(all)) if (value === undefined) delete all[name];
-  return new SignJWT(all)
-    .setProtectedHeader({ alg: "RS256", typ: "logout+jwt", kid: key.kid })
-    .sign(await importJWK(key, "RS256"));
-}
+const logoutToken = (key: SigningJwk, claims: Record<string, unknown> = {}) =>
+  signLogoutToken(key, { claims });
 
 describe("no credentials in any log after a full run (H2)", () => {
   let system: TestSystem;
@@ -142,8 +128,7 @@ describe("no credentials in any log after a full run (H2)", () => {
   });
 
   it("writes no token, code, state, nonce, verifier, cookie value or secret, in any component's log (H2)", async () => {
-    const { keys } = JSON.parse(readFileSync(keysPath, "utf8")) as { keys: (JWK & { kid: string })[] };
-    const idpKey = keys[0] as JWK & { kid: string };
+    const idpKey = idpSigningKey(keysPath);
 
     // A login, calls through the proxy, a write, and a refresh when the access token is due.
     const alice = await logIn(system);
@@ -271,11 +256,10 @@ describe("one clock tolerance, 30 s, for ID tokens and logout tokens (H4)", () =
 
   describe("logout tokens", () => {
     let system: TestSystem;
-    let idpKey: JWK & { kid: string };
+    let idpKey: SigningJwk;
     beforeEach(async () => {
       system = await startSystem({}, {}, { keysPath });
-      const { keys } = JSON.parse(readFileSync(keysPath, "utf8")) as { keys: (JWK & { kid: string })[] };
-      idpKey = keys[0] as JWK & { kid: string };
+      idpKey = idpSigningKey(keysPath);
     });
     afterEach(async () => {
       await system.close();
