@@ -49,6 +49,10 @@ test("refresh token revoked: the next call ends the session, and the page offers
 }) => {
   await page.goto("/");
   await loginAs(users.alice);
+  // Leave the app while the state is set up: its own background call to /bff/session would
+  // otherwise see the ended session first and clear the cookie (then the answer below is
+  // not_authenticated, the cookie being gone, rather than session_expired).
+  await page.goto("about:blank");
   await revokeRefreshToken();
 
   const answer = await bffApi.get("/api/contacts");
