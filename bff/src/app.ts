@@ -18,7 +18,7 @@ import type { FlowLogStore } from "./inspector/flow-log.ts";
 import { createInspector } from "./inspector/index.ts";
 import { inspectorRoutes } from "./inspector/route.ts";
 import { type BffLogger, consoleLogger, describeError } from "./logger.ts";
-import { createOidcClient } from "./oidc/client.ts";
+import { createOidcClient, neverReachedProvider } from "./oidc/client.ts";
 import { errorPage, PAGE_CSP } from "./pages.ts";
 import { apiProxyRoutes } from "./routes/api-proxy.ts";
 import { backchannelLogoutRoutes } from "./routes/backchannel-logout.ts";
@@ -108,7 +108,15 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
     sessions: createSessions({
       cookie: createSessionCookie(sealer, lifetimes, now, config.cookieNames.session),
       store,
-      refresher: createRefresher({ store, sealer }),
+      refresher: createRefresher({
+        store,
+        sealer,
+        neverReachedIdp: neverReachedProvider,
+        onStoreError: (error) =>
+          logger.warn(
+            `session store: a refresh outcome is kept here until the store takes it (${describeError(error)})`,
+          ),
+      }),
       oidc,
       lifetimes,
       refreshLeewaySeconds: config.refreshLeewaySeconds,

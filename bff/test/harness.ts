@@ -104,7 +104,8 @@ export async function startSystem(
       const request = new Request(input, init);
       const { origin, pathname } = new URL(request.url);
       if (origin === IDP) {
-        if (system.idpDown) throw new TypeError("fetch failed");
+        // What undici throws when nothing listens: the request never left this machine.
+        if (system.idpDown) throw new TypeError("fetch failed", { cause: connectionRefused() });
         idpRequests.push(`${request.method} ${pathname}`);
         if (pathname === "/token") {
           const body = await request.clone().text();
@@ -155,6 +156,10 @@ export async function startSystem(
   };
   system.bff = bffApp;
   return system;
+}
+
+function connectionRefused(): Error {
+  return Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:4000"), { code: "ECONNREFUSED" });
 }
 
 const decodeHtml = (text: string) =>

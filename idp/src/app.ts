@@ -43,7 +43,12 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
 
   const jwks = loadOrCreateSigningKeys(config.keysPath);
   const users = createUserDirectory(config.users);
-  const store = openSqliteStore(config.storePath);
+  // Confidential clients only: they must authenticate to present a used token again.
+  const confidential = new Set(config.clients.filter((client) => !client.public).map((c) => c.clientId));
+  const store = openSqliteStore(config.storePath, () => Date.now(), {
+    seconds: config.refreshTokenGraceSeconds,
+    appliesTo: (clientId) => confidential.has(clientId),
+  });
 
   let provider: Provider;
   try {

@@ -112,6 +112,14 @@ export interface IdpConfig {
   api: IdpApiResource;
   ttl: IdpTtls;
   /**
+   * Seconds during which a confidential client may present the refresh token it
+   * used last once more without the grant being revoked (see RefreshTokenGrace in
+   * store/sqlite-adapter.ts): a client that lost the answer to a refresh — a crash,
+   * a dropped connection, a deadline — can recover. 0 turns it off; then any replay
+   * of a used refresh token revokes the grant. Default 30.
+   */
+  refreshTokenGraceSeconds: number;
+  /**
    * TEST AID ONLY — NEVER IN PRODUCTION. When set, every access, refresh and ID
    * token the token endpoint hands out is appended to this file, so end-to-end
    * tests can assert that none of them ever reaches the browser. Production mode
@@ -121,6 +129,11 @@ export interface IdpConfig {
 }
 
 export const DEV_ISSUER = "http://127.0.0.1:4000";
+/**
+ * Long enough to cover a BFF's refresh lock (10 s) plus a retry after it, short
+ * enough that a stolen token is of little use: it also needs the client's secret.
+ */
+export const DEFAULT_REFRESH_TOKEN_GRACE_SECONDS = 30;
 export const DEV_API_AUDIENCE = "http://localhost:4001";
 export const DEV_WEB_BFF_SECRET = "dev-web-bff-secret-change-me";
 export const DEV_REPORTING_SERVICE_SECRET = "dev-reporting-service-secret-change-me";
@@ -165,6 +178,8 @@ export interface DevelopmentIdpOptions {
   /** Format of the API's access tokens; default "jwt". */
   apiAccessTokenFormat?: "jwt" | "opaque";
   accessTokenTtlSeconds?: number;
+  /** See IdpConfig.refreshTokenGraceSeconds; default DEFAULT_REFRESH_TOKEN_GRACE_SECONDS. */
+  refreshTokenGraceSeconds?: number;
   /** Lifetime of device codes (RFC 8628), default 600 seconds; tests use a short one. */
   deviceCodeTtlSeconds?: number;
   mode?: "development" | "test";
@@ -269,6 +284,7 @@ export function developmentIdpConfig(options: DevelopmentIdpOptions): IdpConfig 
       interaction: 10 * 60,
       deviceCode: options.deviceCodeTtlSeconds ?? 10 * 60,
     },
+    refreshTokenGraceSeconds: options.refreshTokenGraceSeconds ?? DEFAULT_REFRESH_TOKEN_GRACE_SECONDS,
   };
 }
 

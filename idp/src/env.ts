@@ -1,6 +1,7 @@
 import { isAbsolute, join, resolve } from "node:path";
 
 import {
+  DEFAULT_REFRESH_TOKEN_GRACE_SECONDS,
   DEV_API_AUDIENCE,
   DEV_CONTACTS_API_SECRET,
   DEV_COOKIE_KEYS,
@@ -145,6 +146,19 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
     problems.push(`IDP_ACCESS_TOKEN_TTL must be a whole number of seconds, 1-86400 (got "${ttlText}")`);
   }
 
+  const graceText = get("IDP_REFRESH_TOKEN_GRACE_SECONDS");
+  const refreshTokenGraceSeconds =
+    graceText === undefined ? DEFAULT_REFRESH_TOKEN_GRACE_SECONDS : Number(graceText);
+  if (
+    !Number.isSafeInteger(refreshTokenGraceSeconds) ||
+    refreshTokenGraceSeconds < 0 ||
+    refreshTokenGraceSeconds > 300
+  ) {
+    problems.push(
+      `IDP_REFRESH_TOKEN_GRACE_SECONDS must be a whole number of seconds, 0-300 (got "${graceText}")`,
+    );
+  }
+
   const insecureTokenLogFile = get("IDP_INSECURE_TOKEN_LOG_FILE");
   if (insecureTokenLogFile && production) {
     problems.push("IDP_INSECURE_TOKEN_LOG_FILE is a test aid and is refused in production mode");
@@ -171,6 +185,7 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
       apiExtraScopes,
       apiAccessTokenFormat: apiAccessTokenFormat as "jwt" | "opaque",
       accessTokenTtlSeconds,
+      refreshTokenGraceSeconds,
     }),
     mode: production ? "production" : "development",
     users,

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { Idp } from "../src/app.ts";
 import {
@@ -26,6 +26,7 @@ beforeEach(async () => {
   idp = await testIdp();
 });
 afterEach(async () => {
+  vi.useRealTimers();
   await idp.close();
 });
 
@@ -139,11 +140,12 @@ describe("authorization code flow through our login and consent pages", () => {
     expect(decodeJwt((again.body as unknown as TokenSet).access_token).payload.aud).toBe(API);
   });
 
-  it("revokes the whole grant when a used refresh token is presented again", async () => {
+  it("revokes the whole grant when a used refresh token is presented again after the grace period", async () => {
     const { tokens } = await loggedInTokens(idp);
     const first = await refresh(idp, tokens.refresh_token as string, { resource: API });
     expect(first.status).toBe(200);
     const rotated = (first.body as unknown as TokenSet).refresh_token as string;
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 31_000 });
 
     // Replay of the used token: refused...
     const replay = await refresh(idp, tokens.refresh_token as string, { resource: API });

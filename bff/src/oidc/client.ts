@@ -46,7 +46,7 @@ export interface OidcClient {
    * Uses a refresh token (RFC 6749 §6), with `resource` when configured (RFC 8707 §2.2).
    * A new ID token in the answer must be about the same person (OpenID Connect Core §12.2).
    */
-  refresh(refreshToken: string, expectedSub: string): Promise<TokenSet>;
+  refresh(refreshToken: string, expectedSub: string, options?: { signal?: AbortSignal }): Promise<TokenSet>;
   /** Revokes a refresh token (RFC 7009); a provider without a revocation endpoint is skipped. */
   revoke(refreshToken: string): Promise<void>;
   /** The provider's issuer and JWKS URL, to verify what it signs outside a token response (logout tokens). */
@@ -327,12 +327,13 @@ export function createOidcClient(
       }
     },
 
-    async refresh(refreshToken, expectedSub) {
+    async refresh(refreshToken, expectedSub, options = {}) {
       const as = await metadata();
       let tokens: TokenSet;
       try {
         const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, {
           ...http,
+          ...(options.signal ? { signal: options.signal } : {}),
           ...(config.resource ? { additionalParameters: { resource: config.resource } } : {}),
           // Entra: the API's scopes pick the token's resource; offline_access keeps a refresh token coming.
           ...(config.apiScopes.length > 0 ? { additionalParameters: { scope: entraRefreshScope } } : {}),
@@ -456,4 +457,25 @@ export function asBffError(error: unknown, step: string): BffError {
   return new BffError("idp_unavailable", `The identity provider could not be reached during ${step}.`, {
     cause: error,
   });
+}
+
+/** Connection errors that happen before a request is written: the provider never saw it. */
+const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/**
+ * Whether a failed request certainly never reached the provider: the connection
+ * itself was refused or the host not found. A deadline, a connection lost half-way
+ * or an error status may come after the provider acted on the request (a refresh
+ * token spent), so they are not "never reached". Used by the refresher to decide
+ * whether the same refresh token may be sent again at once.
+ */
+export function neverReachedProvider(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause !== undefined && cause !== null && depth < 6; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string" && NOT_CONNECTED.has(code)) return true;
+    // fetch wraps several connection attempts (IPv6 and IPv4) in an AggregateError.
+    if (cause instanceof AggregateError) return cause.errors.every((inner) => neverReachedProvider(inner));
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
 }

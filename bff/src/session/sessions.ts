@@ -83,6 +83,26 @@ export function sessionTokens(tokens: TokenSet, previous?: SessionTokens): Sessi
   };
 }
 
+/**
+ * How long a request whose access token still works waits for its refresh before it is
+ * served with the token it has: a refresh takes milliseconds when all is well, and a slow
+ * or unreachable IdP must not slow down (or fail) requests that need nothing from it.
+ */
+const STILL_VALID_WAIT_MS = 1_000;
+
+/** The promise's value, or "still waiting" after `ms`; the promise goes on either way. */
+async function withinBudget<T>(promise: Promise<T>, ms: number): Promise<T | "still waiting"> {
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<"still waiting">((resolve) => {
+    timer = setTimeout(() => resolve("still waiting"), ms);
+  });
+  try {
+    return await Promise.race([promise, budget]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Failures that pass: the session is kept and the person may try again shortly. */
 const RETRYABLE = new Set<BffError["code"]>(["idp_unavailable", "session_store_unavailable"]);
 
@@ -183,24 +203,32 @@ export function createSessions(options: SessionsOptions): Sessions {
         throw new BffError("session_expired", "Your session has ended. Please log in again.");
       }
 
-      let result: Awaited<ReturnType<Refresher["refresh"]>>;
+      const refreshing = refresher.refresh(
+        session,
+        async (refreshToken, signal) => {
+          flow.record(session.sid, (steps) => steps.refreshRequest(refreshToken, "expiring"));
+          const tokens = await oidc.refresh(refreshToken, session.sub, { signal });
+          flow.record(session.sid, (steps) => steps.refreshResponse(tokens));
+          // One line per token request: with single flight, one per session and expiry, whatever the load.
+          logger.info(`session ${session.sid.slice(0, 8)}: tokens refreshed`);
+          return { tokens: sessionTokens(tokens, session.tokens) };
+        },
+        (how) => flow.record(session.sid, (steps) => steps.refreshShared(how)),
+      );
+      // If this request stops waiting, a later failure is heard by whoever asks next, not here.
+      refreshing.catch(() => {});
+
+      let result: Awaited<typeof refreshing> | "still waiting";
       try {
-        result = await refresher.refresh(
-          session,
-          async (refreshToken) => {
-            flow.record(session.sid, (steps) => steps.refreshRequest(refreshToken, "expiring"));
-            const tokens = await oidc.refresh(refreshToken, session.sub);
-            flow.record(session.sid, (steps) => steps.refreshResponse(tokens));
-            // One line per token request: with single flight, one per session and expiry, whatever the load.
-            logger.info(`session ${session.sid.slice(0, 8)}: tokens refreshed`);
-            return { tokens: sessionTokens(tokens, session.tokens) };
-          },
-          (how) => flow.record(session.sid, (steps) => steps.refreshShared(how)),
-        );
+        // Refreshing early is a courtesy while the token still works: the request never waits
+        // long for it, nor fails because of it. The refresh goes on; a later request takes its outcome.
+        result = validFor > 0 ? await withinBudget(refreshing, STILL_VALID_WAIT_MS) : await refreshing;
       } catch (error) {
         if (error instanceof BffError && RETRYABLE.has(error.code)) {
-          // The IdP or the store is down for now: the session stays; the answer is a 503 with Retry-After.
           flow.record(session.sid, (steps) => steps.refreshFailed(error, false));
+          // The IdP or the store is down for now: the session stays. With a token that still
+          // works the request is served; without one, the answer is a 503 with Retry-After.
+          if (validFor > 0) return session;
           throw error;
         }
         // Refused (invalid_grant), or an answer that failed validation: the refresh token may be
@@ -213,6 +241,7 @@ export function createSessions(options: SessionsOptions): Sessions {
           cause: error,
         });
       }
+      if (result === "still waiting") return session;
 
       // Never go back: a session already newer than this result (another request stored it) wins.
       if (result.version <= session.version) return session;
