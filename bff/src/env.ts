@@ -12,6 +12,8 @@ export interface BffServerSettings {
   redisUrl: string | undefined;
   /** A SQLite file as session store: one machine, survives restarts. Ignored when redisUrl is set. */
   sessionDbPath: string | undefined;
+  /** BFF_DANGEROUSLY_ALLOW_REDIS_WITHOUT_PERSISTENCE: start in production on a Redis that keeps nothing on disk. */
+  allowRedisWithoutPersistence: boolean;
 }
 
 /** Options only code can set: a function, a nested object. */
@@ -228,5 +230,6 @@ export function bffSettingsFromEnvironment(env: NodeJS.ProcessEnv): BffServerSet
     port,
     redisUrl,
     sessionDbPath: sessionDbPath === undefined ? undefined : resolve(sessionDbPath),
+    allowRedisWithoutPersistence: text("BFF_DANGEROUSLY_ALLOW_REDIS_WITHOUT_PERSISTENCE") === "true",
   };
 }

@@ -17,15 +17,48 @@ function fail(error: unknown): never {
   process.exit(1);
 }
 
+/**
+ * Ended sessions live in Redis only. A Redis that keeps nothing on disk forgets every logout
+ * when it restarts, and a copy of a logged-out cookie works again: in production that stops
+ * the server (unless BFF_DANGEROUSLY_ALLOW_REDIS_WITHOUT_PERSISTENCE=true); elsewhere it is
+ * a loud warning.
+ */
+async function requirePersistence(redis: RedisSessionStore, serverSettings: typeof settings) {
+  const persistence = await redis.persistence();
+  if (persistence === "aof" || persistence === "rdb") return;
+  const what =
+    persistence === "none"
+      ? "keeps nothing on disk (no append-only file, no RDB snapshots)"
+      : "does not say whether it keeps its data on disk (CONFIG is refused)";
+  const message = `Redis at BFF_REDIS_URL ${what}. After a Redis restart every logout would be forgotten and a logged-out cookie would work again. Run it with appendonly yes (docs/operations.md).`;
+  if (persistence === "none" && (serverSettings.config.mode ?? "production") === "production") {
+    if (!serverSettings.allowRedisWithoutPersistence) {
+      throw new BffError(
+        "invalid_config",
+        `${message} To start anyway, set BFF_DANGEROUSLY_ALLOW_REDIS_WITHOUT_PERSISTENCE=true.`,
+      );
+    }
+  }
+  console.error(`bff: WARNING: ${message}`);
+}
+
 let app: ReturnType<typeof createBff>;
 let settings: ReturnType<typeof bffSettingsFromEnvironment>;
 let store: (SessionStore & { close(): unknown }) | undefined;
 try {
   settings = bffSettingsFromEnvironment(process.env);
   if (settings.redisUrl) {
-    store = await RedisSessionStore.connect({ url: settings.redisUrl }).catch((cause: unknown) => {
+    const redis = await RedisSessionStore.connect({
+      url: settings.redisUrl,
+      onDataLoss: () =>
+        console.error(
+          "bff: ALERT: Redis at BFF_REDIS_URL came back without its data (restarted without persistence, or flushed). Logouts recorded before now are forgotten: a copy of a logged-out cookie works again until its access token expires. Run Redis with appendonly yes (docs/operations.md).",
+        ),
+    }).catch((cause: unknown) => {
       throw new BffError("invalid_config", `The BFF cannot reach Redis at BFF_REDIS_URL (${String(cause)}).`);
     });
+    store = redis;
+    await requirePersistence(redis, settings);
   } else if (settings.sessionDbPath) {
     store = new SqliteSessionStore(settings.sessionDbPath);
   }

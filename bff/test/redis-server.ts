@@ -1,6 +1,8 @@
 /**
  * A real, throwaway Redis for tests: Debian's `redis-server` on a free
- * loopback port, nothing saved to disk, stopped when the test is done.
+ * loopback port, stopped when the test is done. By default nothing is saved to
+ * disk; with `appendOnlyDir` it runs as docs/operations.md asks of production
+ * (an append-only file, fsync on every write), so a restart keeps its data.
  * `./run test` (and so CI) installs redis-server when it is missing.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -8,9 +10,17 @@ import { createServer } from "node:net";
 
 export interface TestRedis {
   url: string;
-  /** Stops the server (an outage); `start` brings it back on the same port, empty. */
+  /** The server's process id, for tests that send it signals themselves. */
+  pid(): number | undefined;
+  /** Kills the server (SIGKILL: an outage, a crash); `start` brings it back on the same port. */
   stop(): Promise<void>;
+  /** Starts it again: empty, or with what its append-only file kept. */
   start(): Promise<void>;
+}
+
+export interface TestRedisOptions {
+  /** Persist to an append-only file in this directory (appendfsync always). Default: no persistence. */
+  appendOnlyDir?: string;
 }
 
 const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? "redis-server";
@@ -28,13 +38,16 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<TestRedis> {
+export async function startRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
 
   const start = () =>
     new Promise<void>((resolve, reject) => {
-      const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+      const persistence = options.appendOnlyDir
+        ? ["--dir", options.appendOnlyDir, "--appendonly", "yes", "--appendfsync", "always"]
+        : ["--appendonly", "no"];
+      const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence];
       const started = spawn(REDIS_SERVER, args, { stdio: ["ignore", "pipe", "pipe"] });
       child = started;
       let output = "";
@@ -60,5 +73,5 @@ export async function startRedis(): Promise<TestRedis> {
     });
 
   await start();
-  return { url: `redis://127.0.0.1:${port}`, stop, start };
+  return { url: `redis://127.0.0.1:${port}`, pid: () => child?.pid, stop, start };
 }

@@ -17,7 +17,16 @@ export interface RedisSessionStoreOptions {
   url: string;
   /** Prefix of every key, so several apps can share one Redis. Default "bff:". */
   prefix?: string;
+  /**
+   * Called when, after a reconnection, Redis turns out to have lost its data (it
+   * restarted without persistence, or was flushed): the logouts recorded before are
+   * forgotten, so a logged-out cookie could work again. Say so loudly.
+   */
+  onDataLoss?: () => void;
 }
+
+/** What Redis keeps on disk: an append-only file, RDB snapshots, nothing, or it will not say. */
+export type RedisPersistence = "aof" | "rdb" | "none" | "unknown";
 
 export class RedisSessionStore implements SessionStore {
   readonly #client: RedisClientType;
@@ -46,7 +55,41 @@ export class RedisSessionStore implements SessionStore {
     // Without a listener, a connection error would crash the process; the next command reports it.
     client.on("error", () => {});
     await client.connect();
-    return new RedisSessionStore(client, options.prefix ?? "bff:");
+    const store = new RedisSessionStore(client, options.prefix ?? "bff:");
+    await store.#watchForDataLoss(options.onDataLoss);
+    return store;
+  }
+
+  /**
+   * Whether Redis keeps its data across a restart. Ended sessions live only here: a Redis
+   * that keeps nothing forgets every logout when it restarts (docs/operations.md). A managed
+   * Redis may refuse CONFIG; then "unknown" unless INFO shows the append-only file.
+   */
+  async persistence(): Promise<RedisPersistence> {
+    const info = await this.#client.info("persistence");
+    if (/^aof_enabled:1\s*$/m.test(info)) return "aof";
+    try {
+      const config = await this.#client.configGet("save");
+      return (config.save ?? "").trim() === "" ? "none" : "rdb";
+    } catch {
+      return "unknown";
+    }
+  }
+
+  /**
+   * A marker key that never expires: present after every reconnection unless Redis lost
+   * its data in between. Detecting the loss cannot bring the forgotten logouts back, but an
+   * operator must hear of it (and fix the persistence) rather than find out from an incident.
+   */
+  async #watchForDataLoss(onDataLoss: (() => void) | undefined) {
+    const marker = `${this.#prefix}store-marker`;
+    await this.#client.set(marker, "1", { condition: "NX" });
+    this.#client.on("ready", () => {
+      void (async () => {
+        const created = await this.#client.set(marker, "1", { condition: "NX" });
+        if (created === "OK") onDataLoss?.();
+      })().catch(() => {});
+    });
   }
 
   async markEnded(sid: string, until: number): Promise<void> {
