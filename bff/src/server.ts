@@ -7,7 +7,7 @@ import { serve } from "@hono/node-server";
 import { createBff } from "./app.ts";
 import { bffSettingsFromEnvironment } from "./env.ts";
 import { BffError } from "./errors.ts";
-import { RedisSessionStore } from "./session/redis-store.ts";
+import { checkRedisSafety, RedisSessionStore } from "./session/redis-store.ts";
 import { SqliteSessionStore } from "./session/sqlite-store.ts";
 import type { SessionStore } from "./session/store.ts";
 
@@ -15,31 +15,6 @@ function fail(error: unknown): never {
   // Configuration problems are expected: say what is wrong, without a stack trace.
   console.error(error instanceof BffError ? error.message : error);
   process.exit(1);
-}
-
-/**
- * Ended sessions live in Redis only. A Redis that keeps nothing on disk forgets every logout
- * when it restarts, and a copy of a logged-out cookie works again: in production that stops
- * the server (unless BFF_DANGEROUSLY_ALLOW_REDIS_WITHOUT_PERSISTENCE=true); elsewhere it is
- * a loud warning.
- */
-async function requirePersistence(redis: RedisSessionStore, serverSettings: typeof settings) {
-  const persistence = await redis.persistence();
-  if (persistence === "aof" || persistence === "rdb") return;
-  const what =
-    persistence === "none"
-      ? "keeps nothing on disk (no append-only file, no RDB snapshots)"
-      : "does not say whether it keeps its data on disk (CONFIG is refused)";
-  const message = `Redis at BFF_REDIS_URL ${what}. After a Redis restart every logout would be forgotten and a logged-out cookie would work again. Run it with appendonly yes (docs/operations.md).`;
-  if (persistence === "none" && (serverSettings.config.mode ?? "production") === "production") {
-    if (!serverSettings.allowRedisWithoutPersistence) {
-      throw new BffError(
-        "invalid_config",
-        `${message} To start anyway, set BFF_DANGEROUSLY_ALLOW_REDIS_WITHOUT_PERSISTENCE=true.`,
-      );
-    }
-  }
-  console.error(`bff: WARNING: ${message}`);
 }
 
 let app: ReturnType<typeof createBff>;
@@ -58,7 +33,13 @@ try {
       throw new BffError("invalid_config", `The BFF cannot reach Redis at BFF_REDIS_URL (${String(cause)}).`);
     });
     store = redis;
-    await requirePersistence(redis, settings);
+    // Ended sessions live in Redis only: a Redis that can lose them revives logged-out cookies.
+    const safety = await checkRedisSafety(redis, {
+      production: (settings.config.mode ?? "production") === "production",
+      allowWithoutPersistence: settings.allowRedisWithoutPersistence,
+    });
+    for (const warning of safety.warnings) console.error(`bff: WARNING: ${warning}`);
+    if (safety.refusal) throw new BffError("invalid_config", safety.refusal);
   } else if (settings.sessionDbPath) {
     store = new SqliteSessionStore(settings.sessionDbPath);
   }

@@ -295,7 +295,8 @@ describe("the session cookie", () => {
     ].join("\n");
     // A JWT in clear starts with its header ({"alg": or {"typ":); three letters alone ("eyJ")
     // also turn up by chance in a few KB of base64url about once in a hundred logins.
-    for (const jwtStart of ["eyJhbGciOi", "eyJ0eXAiOi", "eyJraWQiOi"]) expect(readable).not.toContain(jwtStart);
+    for (const jwtStart of ["eyJhbGciOi", "eyJ0eXAiOi", "eyJraWQiOi"])
+      expect(readable).not.toContain(jwtStart);
     for (const token of tokens) expect(readable).not.toContain(token.slice(0, 16));
     for (const claim of ["user-alice", "alice@", "Alice"]) expect(readable).not.toContain(claim);
 

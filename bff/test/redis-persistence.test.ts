@@ -7,10 +7,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
+import { createClient } from "redis";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { RedisSessionStore } from "../src/index.ts";
+import { checkRedisSafety } from "../src/session/redis-store.ts";
 import { startRedis, type TestRedis } from "./redis-server.ts";
 
 const running: TestRedis[] = [];
@@ -80,5 +81,44 @@ describe("Redis persistence and the ended sessions", () => {
     await redis.start();
     expect(await eventually(async () => lost === 1)).toBe(true);
     expect(await store.isEnded(session)).toBe(false);
+  });
+
+  it("at start: a production BFF refuses a Redis that keeps nothing, unless told so loudly; elsewhere it warns", async () => {
+    const bare = await connect(await redisWith({ persistent: false }));
+    const production = await checkRedisSafety(bare, { production: true, allowWithoutPersistence: false });
+    expect(production.refusal).toMatch(
+      /keeps nothing on disk.*BFF_DANGEROUSLY_ALLOW_REDIS_WITHOUT_PERSISTENCE/,
+    );
+    const allowed = await checkRedisSafety(bare, { production: true, allowWithoutPersistence: true });
+    expect(allowed.refusal).toBeUndefined();
+    expect(allowed.warnings.join()).toMatch(/appendonly yes/);
+    const development = await checkRedisSafety(bare, { production: false, allowWithoutPersistence: false });
+    expect(development.refusal).toBeUndefined();
+    expect(development.warnings).toHaveLength(1);
+
+    const persistent = await connect(await redisWith({ persistent: true }));
+    expect(await checkRedisSafety(persistent, { production: true, allowWithoutPersistence: false })).toEqual({
+      warnings: [],
+    });
+  });
+
+  it("warns when a full Redis may evict the records of ended sessions (maxmemory-policy other than noeviction)", async () => {
+    const redis = await redisWith({ persistent: true });
+    const store = await connect(redis);
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    try {
+      await admin.configSet({ maxmemory: "100mb", "maxmemory-policy": "volatile-lru" });
+      expect(await store.mayEvict()).toBe(true);
+      const { warnings } = await checkRedisSafety(store, {
+        production: true,
+        allowWithoutPersistence: false,
+      });
+      expect(warnings.join()).toMatch(/noeviction/);
+      await admin.configSet("maxmemory-policy", "noeviction");
+      expect(await store.mayEvict()).toBe(false);
+    } finally {
+      await admin.close();
+    }
   });
 });

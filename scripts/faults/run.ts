@@ -111,11 +111,13 @@ class Scenario {
   }
 
   burst(people: readonly Person[], each: number): Promise<Answer[]> {
-    return Promise.all(people.flatMap((person) => Array.from({ length: each }, () => this.call(person))));
+    const live = people.filter((person) => !person.loggedOut);
+    return Promise.all(live.flatMap((person) => Array.from({ length: each }, () => this.call(person))));
   }
 
   /** Calls until the person gets a 200 (honouring Retry-After), as a page that retries would. */
   async recover(person: Person): Promise<void> {
+    if (person.loggedOut) return;
     const deadline = Date.now() + 40_000;
     while (Date.now() < deadline) {
       const answer = await this.call(person);
@@ -126,6 +128,7 @@ class Scenario {
   }
 
   figures(options: { allowedLogouts?: number } = {}): Figures {
+    this.problems.push(...lostSessions.splice(0));
     const statuses: Record<string, number> = {};
     for (const answer of this.answers) {
       const key = answer.status === 200 ? "200" : `${answer.status} ${answer.code ?? ""}`.trim();
@@ -165,14 +168,21 @@ class Scenario {
   }
 }
 
+/** Sessions that ended when they should not have, found between scenarios. */
+const lostSessions: string[] = [];
+
 async function learnExpiries(cluster: Cluster, people: readonly Person[]) {
   for (const person of people) {
     if (person.loggedOut) continue;
     const response = await person.browser.fetch(`${cluster.appOrigin}/bff/session`);
     const view = (await response.json()) as { authenticated: boolean; accessTokenExpiresAt?: string };
     const expiresAt = Date.parse(view.accessTokenExpiresAt ?? "");
-    if (!view.authenticated || Number.isNaN(expiresAt))
-      throw new Error(`person ${person.index} has no session`);
+    if (!view.authenticated || Number.isNaN(expiresAt)) {
+      // Logged out by a fault: reported by the next scenario, and left out of what follows.
+      lostSessions.push(`person ${person.index} has no session any more`);
+      person.loggedOut = true;
+      continue;
+    }
     person.expiresAt = expiresAt;
   }
 }
@@ -180,7 +190,7 @@ async function learnExpiries(cluster: Cluster, people: readonly Person[]) {
 /** Waits until every live person's access token has expired (and 300 ms more). */
 async function untilAllExpired(cluster: Cluster, people: readonly Person[]) {
   await learnExpiries(cluster, people);
-  const latest = Math.max(...people.filter((p) => !p.loggedOut).map((p) => p.expiresAt));
+  const latest = Math.max(0, ...people.filter((p) => !p.loggedOut).map((p) => p.expiresAt));
   await sleep(Math.max(0, latest + 300 - Date.now()));
 }
 
@@ -274,7 +284,7 @@ async function idpHung(cluster: Cluster, people: Person[]): Promise<Figures> {
   const warmup = new Scenario("warm-up", cluster);
   await warmup.burst(people, 1);
   await learnExpiries(cluster, people);
-  const expiry = Math.max(...people.map((person) => person.expiresAt));
+  const expiry = Math.max(0, ...people.filter((p) => !p.loggedOut).map((p) => p.expiresAt));
   const scenario = new Scenario("3. IdP hung (SIGSTOP 20 s) across an expiry", cluster);
   await sleep(Math.max(0, expiry - (REFRESH_LEEWAY_SECONDS - 0.5) * 1000 - Date.now()));
   const stoppedAt = Date.now();

@@ -77,6 +77,21 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
+   * Whether Redis may evict keys under memory pressure: with a memory limit and any policy
+   * but `noeviction`, a full Redis deletes records of ended sessions (they all carry a TTL, so
+   * the volatile-* policies pick them too), and a logged-out cookie works again. "unknown"
+   * when CONFIG is refused.
+   */
+  async mayEvict(): Promise<boolean | "unknown"> {
+    try {
+      const config = await this.#client.configGet(["maxmemory", "maxmemory-policy"]);
+      return Number(config.maxmemory ?? 0) > 0 && config["maxmemory-policy"] !== "noeviction";
+    } catch {
+      return "unknown";
+    }
+  }
+
+  /**
    * A marker key that never expires: present after every reconnection unless Redis lost
    * its data in between. Detecting the loss cannot bring the forgotten logouts back, but an
    * operator must hear of it (and fix the persistence) rather than find out from an incident.
@@ -164,4 +179,39 @@ export class RedisSessionStore implements SessionStore {
   async close(): Promise<void> {
     if (this.#client.isOpen) await this.#client.close();
   }
+}
+
+/**
+ * What the BFF says at start about the Redis it was given. Ended sessions live in
+ * Redis only: a Redis that keeps nothing on disk forgets every logout when it
+ * restarts, and one that may evict keys forgets some when it is full; either way a
+ * copy of a logged-out cookie works again. In production a Redis without
+ * persistence is refused unless `allowWithoutPersistence`
+ * (BFF_DANGEROUSLY_ALLOW_REDIS_WITHOUT_PERSISTENCE); everything else is a warning.
+ */
+export async function checkRedisSafety(
+  store: RedisSessionStore,
+  options: { production: boolean; allowWithoutPersistence: boolean },
+): Promise<{ warnings: string[]; refusal?: string }> {
+  const warnings: string[] = [];
+  if ((await store.mayEvict()) === true) {
+    warnings.push(
+      "Redis at BFF_REDIS_URL has a memory limit and may evict keys (maxmemory-policy is not noeviction): an evicted record of an ended session lets a logged-out cookie work again. Set maxmemory-policy noeviction (docs/operations.md).",
+    );
+  }
+  const persistence = await store.persistence();
+  if (persistence === "aof" || persistence === "rdb") return { warnings };
+  const what =
+    persistence === "none"
+      ? "keeps nothing on disk (no append-only file, no RDB snapshots)"
+      : "does not say whether it keeps its data on disk (CONFIG is refused)";
+  const message = `Redis at BFF_REDIS_URL ${what}: after a Redis restart every logout would be forgotten and a logged-out cookie would work again. Run it with appendonly yes (docs/operations.md).`;
+  if (persistence === "none" && options.production && !options.allowWithoutPersistence) {
+    return {
+      warnings,
+      refusal: `${message} To start anyway, set BFF_DANGEROUSLY_ALLOW_REDIS_WITHOUT_PERSISTENCE=true.`,
+    };
+  }
+  warnings.push(message);
+  return { warnings };
 }
