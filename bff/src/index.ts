@@ -14,6 +14,11 @@ export {
 export { BffError, type BffErrorCode } from "./errors.ts";
 export { type BffLogger, consoleLogger, silentLogger } from "./logger.ts";
 export { LOGIN_COOKIE, SESSION_COOKIE } from "./session/cookies.ts";
-export { RedisSessionStore, type RedisSessionStoreOptions } from "./session/redis-store.ts";
+export {
+  checkRedisSafety,
+  type RedisPersistence,
+  RedisSessionStore,
+  type RedisSessionStoreOptions,
+} from "./session/redis-store.ts";
 export { SqliteSessionStore } from "./session/sqlite-store.ts";
 export { MemorySessionStore, type SessionIdentity, type SessionStore } from "./session/store.ts";

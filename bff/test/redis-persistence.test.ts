@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { createClient } from "redis";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { RedisSessionStore } from "../src/index.ts";
-import { checkRedisSafety } from "../src/session/redis-store.ts";
+import { checkRedisSafety, RedisSessionStore } from "../src/index.ts";
+
 import { startRedis, type TestRedis } from "./redis-server.ts";
 
 const running: TestRedis[] = [];
