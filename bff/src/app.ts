@@ -22,12 +22,14 @@ import { createOidcClient, neverReachedProvider } from "./oidc/client.ts";
 import { errorPage, PAGE_CSP } from "./pages.ts";
 import { apiProxyRoutes } from "./routes/api-proxy.ts";
 import { backchannelLogoutRoutes } from "./routes/backchannel-logout.ts";
+import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { END_SESSION_ROUTE, logoutRoutes } from "./routes/logout.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { spaRoutes } from "./routes/spa.ts";
 import { testControlRoutes } from "./routes/test-controls.ts";
 import type { BffServices } from "./services.ts";
+import { createEndedSessions } from "./session/ended-sessions.ts";
 import { createLoginTransactions } from "./session/login-transactions.ts";
 import { createLogoutTickets } from "./session/logout-ticket.ts";
 import { createRefresher } from "./session/refresh.ts";
@@ -98,16 +100,24 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
   const sealer = createSealer(config.cookieSecrets);
   const store = deps.store ?? new MemorySessionStore({ now });
   const oidc = createOidcClient(config, fetchImpl, now);
+  const ended = createEndedSessions(store, {
+    now,
+    onStoreError: (error) =>
+      logger.warn(
+        `session store: an ended session is kept here until the store takes it (${describeError(error)})`,
+      ),
+  });
   const flow = createInspector(config, { oidc, logger, now, logs: deps.flowLogs });
   const services: BffServices = {
     config,
     oidc,
+    ended,
     store,
     logins: createLoginTransactions(sealer, now, config.cookieNames.login),
     tickets: createLogoutTickets(sealer, now),
     sessions: createSessions({
       cookie: createSessionCookie(sealer, lifetimes, now, config.cookieNames.session),
-      store,
+      ended,
       refresher: createRefresher({
         store,
         sealer,
@@ -147,6 +157,7 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
   app.route("/", sessionRoutes(services));
   app.route("/", logoutRoutes(services));
   app.route("/", backchannelLogoutRoutes(services));
+  app.route("/", healthRoutes(services));
   app.route("/", apiProxyRoutes(services));
   if (config.flowInspector) app.route("/", inspectorRoutes(services));
   if (config.testControls) app.route("/", testControlRoutes(services));

@@ -2,6 +2,7 @@ import type { ResolvedBffConfig } from "./config.ts";
 import type { FlowLog } from "./inspector/flow-log.ts";
 import type { BffLogger } from "./logger.ts";
 import type { OidcClient } from "./oidc/client.ts";
+import type { EndedSessions } from "./session/ended-sessions.ts";
 import type { LoginTransactions } from "./session/login-transactions.ts";
 import type { LogoutTickets } from "./session/logout-ticket.ts";
 import type { Sessions } from "./session/sessions.ts";
@@ -13,6 +14,8 @@ export interface BffServices {
   oidc: OidcClient;
   sessions: Sessions;
   /** Where ended sessions are recorded (back-channel logout writes to it directly). */
+  ended: EndedSessions;
+  /** The shared store itself: back-channel logout remembers logout tokens' `jti` in it. */
   store: SessionStore;
   logins: LoginTransactions;
   tickets: LogoutTickets;

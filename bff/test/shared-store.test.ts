@@ -101,8 +101,33 @@ describe("two BFF instances sharing Redis", () => {
     expect((await call(unrelated)).status).toBe(200);
   });
 
-  it("Redis down: 503 session_store_unavailable with Retry-After, never a 500; back up: works again", async () => {
+  it("Redis down: a valid access token is served, a cookie this instance logged out is still refused, an expired one gets 503 with Retry-After; back up: works again", async () => {
+    const bob = new TestBrowser(system);
+    await bob.login(USERS.bob);
+    const bobCookie = bob.cookie(HOST, SESSION)?.value ?? "";
+    const logout = await system.bff.fetch(
+      new Request(`${BFF}/bff/logout`, {
+        method: "POST",
+        headers: { cookie: `${SESSION}=${bobCookie}`, "x-csrf": "1" },
+      }),
+    );
+    expect(logout.status).toBe(200);
+
+    const health = async () => (await second.fetch(new Request(`${BFF}/bff/health`))).status;
+    expect(await health()).toBe(200);
     await redis.stop();
+    // A balancer's readiness check hears of it; the replica still serves what it can.
+    expect(await health()).toBe(503);
+    // The access token still works: nothing needs the store but the ended-session check (ADR 016).
+    expect((await call(second)).status).toBe(200);
+    expect((await call(system.bff)).status).toBe(200);
+    // The instance that ended bob's session remembers it without asking Redis.
+    const replay = await call(system.bff, bobCookie);
+    expect(replay.status).toBe(401);
+    expect(await replay.json()).toMatchObject({ code: "session_expired" });
+
+    // Past the access token's expiry, a refresh needs the store to stay single: 503, session kept.
+    system.advance(10 * 60_000);
     const response = await call(second);
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
@@ -115,5 +140,8 @@ describe("two BFF instances sharing Redis", () => {
       if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(status).toBe(200);
+    expect(await health()).toBe(200);
+    // And the logout recorded before the outage is still there, on both instances.
+    expect((await call(second, bobCookie)).status).toBe(401);
   });
 });

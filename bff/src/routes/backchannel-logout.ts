@@ -12,6 +12,7 @@ import { Hono } from "hono";
 import { describeError } from "../logger.ts";
 import { createLogoutTokenVerifier, InvalidLogoutToken } from "../oidc/logout-token.ts";
 import type { BffServices } from "../services.ts";
+import type { Recorded } from "../session/ended-sessions.ts";
 
 /** A logout token's jti is remembered a little longer than such a token is accepted. */
 const TOKEN_ID_MEMORY_MS = 10 * 60 * 1000;
@@ -19,6 +20,7 @@ const TOKEN_ID_MEMORY_MS = 10 * 60 * 1000;
 export function backchannelLogoutRoutes({
   config,
   oidc,
+  ended,
   store,
   logger,
   fetch,
@@ -40,6 +42,21 @@ export function backchannelLogoutRoutes({
       { status: 400, headers: { "cache-control": "no-store" } },
     );
 
+  /**
+   * Whether this logout token's `jti` is new; "unknown" when the store cannot say. An unknown
+   * one is honoured: a replayed logout token can only end again what it ended already.
+   */
+  async function firstUse(jti: string): Promise<boolean | "unknown"> {
+    try {
+      return await store.claimTokenId(jti, now() + TOKEN_ID_MEMORY_MS);
+    } catch (error) {
+      logger.warn(
+        `back-channel logout: the store cannot say whether this token was used (${describeError(error)})`,
+      );
+      return "unknown";
+    }
+  }
+
   routes.post(BFF_ROUTES.backchannelLogout, async (c) => {
     const type = c.req.header("content-type") ?? "";
     if (!type.startsWith("application/x-www-form-urlencoded")) return refuse("Expected a form-encoded body.");
@@ -59,20 +76,33 @@ export function backchannelLogoutRoutes({
       );
     }
     const named = { sub: claims.sub, idpSid: claims.sid };
-    if (!(await store.claimTokenId(claims.jti, now() + TOKEN_ID_MEMORY_MS))) {
+    if ((await firstUse(claims.jti)) === false) {
       flow.recordFor(named, (steps) => steps.backchannelLogout(token, "refused: already used"));
       return refuse("This logout token was already used.");
     }
 
     // Any session begun before now could still be alive until its absolute lifetime ends.
     const until = now() + config.sessionAbsoluteLifetimeSeconds * 1000;
-    if (claims.sid) await store.markIdpSessionEnded(claims.sid, until);
-    else if (claims.sub) await store.markSubjectEnded(claims.sub, now(), until);
+    // The verifier refuses a token that names neither.
+    let recorded: Recorded = "stored";
+    if (claims.sid) recorded = await ended.markIdpSessionEnded(claims.sid, until);
+    else if (claims.sub) recorded = await ended.markSubjectEnded(claims.sub, now(), until);
     logger.info(
-      `back-channel logout: ended ${claims.sid ? "one IdP session" : "every session of one person"}`,
+      `back-channel logout: ended ${claims.sid ? "one IdP session" : "every session of one person"}${recorded === "queued" ? " (here now, in the store once it is back)" : ""}`,
     );
-    const ended = claims.sid ? "ended this IdP session's sessions" : "ended every session of this person";
-    flow.recordFor(named, (steps) => steps.backchannelLogout(token, ended));
+    const what = claims.sid ? "ended this IdP session's sessions" : "ended every session of this person";
+    flow.recordFor(named, (steps) => steps.backchannelLogout(token, what));
+    if (recorded === "queued") {
+      // Honoured by this process at once and written to the store when it is back, but not yet
+      // safe from a crash: say so, so that an IdP that retries does, and its log shows it.
+      return Response.json(
+        {
+          error: "temporarily_unavailable",
+          error_description: "The session store cannot be reached; try again.",
+        },
+        { status: 503, headers: { "cache-control": "no-store", "retry-after": "2" } },
+      );
+    }
     c.header("cache-control", "no-store");
     return c.body(null, 200);
   });

@@ -15,9 +15,9 @@ import {
   type SessionTokens,
   TOUCH_INTERVAL_MS,
 } from "./data.ts";
+import type { EndedSessions } from "./ended-sessions.ts";
 import type { Refresher } from "./refresh.ts";
 import { type SessionCookie, SessionTooLargeError } from "./session-cookie.ts";
-import type { SessionStore } from "./store.ts";
 
 /**
  * The session of a request, from its sealed cookie to a usable access token:
@@ -52,7 +52,7 @@ export interface Sessions {
 
 export interface SessionsOptions {
   cookie: SessionCookie;
-  store: SessionStore;
+  ended: EndedSessions;
   refresher: Refresher;
   oidc: OidcClient;
   lifetimes: SessionLifetimes;
@@ -106,15 +106,6 @@ async function withinBudget<T>(promise: Promise<T>, ms: number): Promise<T | "st
 /** Failures that pass: the session is kept and the person may try again shortly. */
 const RETRYABLE = new Set<BffError["code"]>(["idp_unavailable", "session_store_unavailable"]);
 
-/** A store failure (Redis down) is a 503 the person can retry, never a 500 or a lost session. */
-async function fromStore<T>(operation: Promise<T>): Promise<T> {
-  try {
-    return await operation;
-  } catch (error) {
-    throw new BffError("session_store_unavailable", "The session store cannot be reached.", { cause: error });
-  }
-}
-
 export function createSessions(options: SessionsOptions): Sessions {
   const { refresher, oidc, lifetimes, logger, now } = options;
   const flow = options.flow ?? disabledFlowLog;
@@ -137,8 +128,22 @@ export function createSessions(options: SessionsOptions): Sessions {
     },
   };
   const store = {
-    isEnded: (session: SessionData) => fromStore(options.store.isEnded(session)),
-    markEnded: (sid: string, until: number) => fromStore(options.store.markEnded(sid, until)),
+    /**
+     * Whether the session was ended. With the store unreachable and no record here
+     * (docs/decisions/016), a cookie whose access token still works is served: refusing it
+     * would fail every signed-in person for the length of the outage, while what it could let
+     * through is a copy of a cookie logged out on another replica, for no longer than its
+     * access token works at the API anyway. A cookie that needs a refresh cannot be served
+     * without the store (the refresh must stay single): 503, session kept.
+     */
+    async isEnded(session: SessionData): Promise<boolean> {
+      const ended = await options.ended.isEnded(session);
+      if (ended !== "unknown") return ended;
+      if (session.tokens.accessTokenExpiresAt > now()) return false;
+      throw new BffError("session_store_unavailable", "The session store cannot be reached.");
+    },
+    /** Recorded here at once and in the store as soon as it can take it (ended-sessions.ts). */
+    markEnded: (sid: string, until: number) => options.ended.markEnded(sid, until),
   };
 
   /** Reads and checks the cookie: "none" (never had one), "ended" (had one that is over), or the session. */
@@ -170,7 +175,14 @@ export function createSessions(options: SessionsOptions): Sessions {
     if (now() - session.lastSeenAt < touchIntervalMs) return session;
     // This cookie may predate a refresh made by a parallel request. Re-sealing it as it is
     // would hand the browser spent tokens again, overwriting the newer cookie: adopt the newer ones.
-    const newer = await fromStore(refresher.newer(session));
+    let newer: Awaited<ReturnType<Refresher["newer"]>>;
+    try {
+      newer = await refresher.newer(session);
+    } catch {
+      // The store cannot say whether a newer cookie exists: re-sealing this one could hand the
+      // browser spent tokens again. The touch waits for a request that finds the store back.
+      return session;
+    }
     const touched = {
       ...session,
       ...(newer ? { version: newer.version, tokens: newer.tokens } : {}),
