@@ -1,5 +1,6 @@
 import { SCOPES } from "@oidc-bff/shared";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 
 import {
   type AuthEnv,
@@ -12,8 +13,8 @@ import {
   requireScope,
   type TokenVerifier,
 } from "./auth/index.ts";
-import { contactsRoutes } from "./contacts-routes.ts";
-import { ApiError } from "./errors.ts";
+import { contactsRoutes, MAX_BODY_BYTES } from "./contacts-routes.ts";
+import { ApiError, problemResponse } from "./errors.ts";
 import { methodNotAllowed, notFound, onError } from "./http.ts";
 import { openContactsStore } from "./store/contacts-store.ts";
 
@@ -146,6 +147,16 @@ export function createApi(config: ApiConfig, deps: ApiDeps = {}): Api {
   const app = new Hono<AuthEnv>();
   app.onError(onError((message, error) => console.error(message, error)));
   app.notFound(notFound);
+  // Every route, before anything else reads the request: no body is ever read past the limit.
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () =>
+        problemResponse(
+          new ApiError("payload_too_large", `The body is larger than ${MAX_BODY_BYTES} bytes.`),
+        ),
+    }),
+  );
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.all("/health", methodNotAllowed(["GET"]));

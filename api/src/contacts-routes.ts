@@ -8,7 +8,8 @@ import { methodNotAllowed } from "./http.ts";
 import type { ContactsStore } from "./store/contacts-store.ts";
 
 // A contact is a few hundred bytes; anything much larger is not one.
-const MAX_BODY_BYTES = 16 * 1024;
+/** A contact is a few hundred bytes; every route of the API refuses more than this (app.ts). */
+export const MAX_BODY_BYTES = 16 * 1024;
 
 /** The caller's user id; `requireUser` ran before, so it is there. */
 const owner = (c: Context<AuthEnv>): string => c.var.principal.user as string;

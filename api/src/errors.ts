@@ -62,7 +62,7 @@ const MAPPING: Record<ApiErrorCode, { status: number; title: string; problem: Pr
   insufficient_scope: { status: 403, title: "Forbidden", problem: "insufficient_scope" },
   user_required: { status: 403, title: "Forbidden", problem: "insufficient_scope" },
   invalid_request: { status: 400, title: "Bad Request", problem: "invalid_request" },
-  payload_too_large: { status: 413, title: "Content Too Large", problem: "invalid_request" },
+  payload_too_large: { status: 413, title: "Content Too Large", problem: "payload_too_large" },
   not_found: { status: 404, title: "Not Found", problem: "not_found" },
   method_not_allowed: { status: 405, title: "Method Not Allowed", problem: "method_not_allowed" },
   idp_unavailable: { status: 503, title: "Service Unavailable", problem: "idp_unavailable" },

@@ -9,9 +9,9 @@
  *   routes/api-proxy.ts the API calls, with refresh (session/sessions.ts, session/refresh.ts)
  *   routes/logout.ts    revocation and RP-initiated logout
  */
-import { BFF_ROUTES } from "@oidc-bff/shared";
+import { API_PREFIX, BFF_ROUTES } from "@oidc-bff/shared";
 import { Hono } from "hono";
-
+import { BFF_ROUTE_MAX_BODY_BYTES, limitBody } from "./body-limit.ts";
 import { type BffConfig, resolveConfig } from "./config.ts";
 import { BffError, problemResponse } from "./errors.ts";
 import type { FlowLogStore } from "./inspector/flow-log.ts";
@@ -146,12 +146,21 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
   app.use(async (c, next) => {
     await next();
     c.header("x-content-type-options", "nosniff");
+    // No answer of the BFF is meant to be shown in a frame: JSON included, which a page could
+    // frame to make it look like its own. Pages bring their own policy with the same rule.
+    if (!c.res.headers.has("content-security-policy"))
+      c.header("content-security-policy", "frame-ancestors 'none'");
+    c.header("x-frame-options", "DENY");
     // The login, callback and end-session URLs carry code, state or an ID token hint, and a failed
     // one is shown as a page with links: no Referer from them, not even to our own origin's logs.
     c.header("referrer-policy", PAGE_ROUTES.has(c.req.path) ? "no-referrer" : "same-origin");
     // In production the BFF is on https: tell the browser never to try plain http.
     if (config.mode === "production") c.header("strict-transport-security", "max-age=31536000");
   });
+
+  // The proxy streams bodies with its own, larger limit (api-proxy.ts); every other route takes 16 KiB.
+  const ownRouteLimit = limitBody(BFF_ROUTE_MAX_BODY_BYTES);
+  app.use((c, next) => (c.req.path.startsWith(`${API_PREFIX}/`) ? next() : ownRouteLimit(c, next)));
 
   app.route("/", loginRoutes(services));
   app.route("/", sessionRoutes(services));

@@ -8,6 +8,9 @@ import { BffError } from "./errors.ts";
 import { whyCookieSecretIsKnown } from "./known-secrets.ts";
 import { LOGIN_COOKIE, SESSION_COOKIE } from "./session/cookies.ts";
 
+/** The proxy's default request-body limit: what nginx accepts by default (client_max_body_size 1m). */
+export const DEFAULT_API_MAX_BODY_BYTES = 1024 * 1024;
+
 const DEFAULT_COOKIE_NAMES = { session: SESSION_COOKIE, login: LOGIN_COOKIE };
 
 export type BffMode = "development" | "test" | "production";
@@ -108,6 +111,11 @@ export interface BffConfig {
   refreshLeewaySeconds?: number;
   /** How long the proxy waits for the API's response headers. Default 10000. */
   apiTimeoutMs?: number;
+  /**
+   * The largest request body the proxy forwards to the API, in bytes. Bodies stream through;
+   * one that grows past this is cut off and answered 413. Default 1 MiB.
+   */
+  apiMaxBodyBytes?: number;
   /**
    * The API calls the proxy forwards, as paths under `/api` with their methods:
    * `[{ path: "/contacts", methods: ["GET", "POST"] }, { path: "/contacts/*", methods: ["DELETE"] }]`
@@ -366,6 +374,7 @@ export interface ResolvedBffConfig {
   sessionIdleTimeoutSeconds: number;
   refreshLeewaySeconds: number;
   apiTimeoutMs: number;
+  apiMaxBodyBytes: number;
   apiRoutes: ApiRoute[] | undefined;
   spaDir: string | undefined;
   mapUserClaims: MapUserClaims | undefined;
@@ -583,6 +592,8 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
     add("refreshLeewaySeconds", "must be a whole number >= 0");
   if (!isPositiveInteger(config.apiTimeoutMs ?? 10_000))
     add("apiTimeoutMs", "must be a positive whole number");
+  if (!isPositiveInteger(config.apiMaxBodyBytes ?? DEFAULT_API_MAX_BODY_BYTES))
+    add("apiMaxBodyBytes", "must be a positive whole number");
 
   for (const route of config.apiRoutes ?? []) {
     if (typeof route.path !== "string" || !route.path.startsWith("/")) {
@@ -679,6 +690,7 @@ export function resolveConfig(config: BffConfig): ResolvedBffConfig {
     sessionIdleTimeoutSeconds: config.sessionIdleTimeoutSeconds ?? 3600,
     refreshLeewaySeconds: config.refreshLeewaySeconds ?? 30,
     apiTimeoutMs: config.apiTimeoutMs ?? 10_000,
+    apiMaxBodyBytes: config.apiMaxBodyBytes ?? DEFAULT_API_MAX_BODY_BYTES,
     apiRoutes: config.apiRoutes?.map((route) => ({
       path: route.path,
       methods: route.methods.map((method) => method.toUpperCase()),

@@ -16,6 +16,8 @@ export const BFF_ERROR_CODES = [
   "csrf_check_failed",
   // A malformed request: bad parameter, suspicious proxy path.
   "invalid_request",
+  // A request body larger than the route accepts.
+  "payload_too_large",
   "not_found",
   "method_not_allowed",
   // The session lacks a scope an API route is configured to need (apiRoutes[].scopes).
@@ -43,6 +45,7 @@ const MAPPING: Record<BffErrorCode, { status: number; title: string; problem: Pr
   session_expired: { status: 401, title: "Unauthorized", problem: "session_expired" },
   csrf_check_failed: { status: 403, title: "Forbidden", problem: "csrf_check_failed" },
   invalid_request: { status: 400, title: "Bad Request", problem: "invalid_request" },
+  payload_too_large: { status: 413, title: "Content Too Large", problem: "payload_too_large" },
   not_found: { status: 404, title: "Not Found", problem: "not_found" },
   method_not_allowed: { status: 405, title: "Method Not Allowed", problem: "method_not_allowed" },
   insufficient_scope: { status: 403, title: "Forbidden", problem: "insufficient_scope" },

@@ -652,4 +652,48 @@ describe("hardening", () => {
     expect(response.headers.get("etag")).toBe('"v1"');
     expect(response.headers.get("content-type")).toMatch(/json/);
   });
+
+  it("JSON answers cannot be framed either: X-Frame-Options DENY and frame-ancestors 'none' on the session, the proxy and problems (X11)", async () => {
+    const alice = await loggedIn();
+    const answers = [
+      await alice.api("/bff/session"),
+      await alice.api("/api/contacts"),
+      await alice.api("/bff/nowhere"),
+      await alice.api("/api/contacts", { method: "POST", body: "{" }),
+    ];
+    for (const response of answers) {
+      expect(response.headers.get("content-type")).toMatch(/json/);
+      expect(response.headers.get("x-frame-options")).toBe("DENY");
+      expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    }
+  });
+
+  it.each([
+    ["/\\evil.example/x", null],
+    ["//evil.example/x", null],
+    ["\\\\evil.example", null],
+    ["/\t/evil.example", null],
+    ["/%0a/evil", "/%0a/evil"],
+    ["https://evil.example/", null],
+    ["javascript:alert(1)", null],
+    ["contacts/42", null],
+    ["/api/contacts/42", "/api/contacts/42"],
+  ])(
+    "passes an API Location of %j on only when every browser resolves it on our origin (X10)",
+    async (sent, kept) => {
+      const alice = await loggedIn();
+      const original = system.fetch;
+      system.fetch = async (input, init) => {
+        const response = await original(input, init);
+        if (!new Request(input, init).url.startsWith("http://localhost:4001")) return response;
+        const headers = new Headers(response.headers);
+        headers.set("location", sent);
+        return new Response(response.body, { status: response.status, headers });
+      };
+      const response = await alice.api("/api/contacts");
+      system.fetch = original;
+      expect(response.status).toBe(200);
+      expect(response.headers.get("location")).toBe(kept);
+    },
+  );
 });

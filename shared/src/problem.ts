@@ -30,6 +30,8 @@ export const PROBLEM_CODES = [
   "csrf_check_failed",
   // The request itself is malformed (bad JSON, bad parameter, bad path).
   "invalid_request",
+  // The request's body is larger than the route accepts (413).
+  "payload_too_large",
   // The access token does not carry the scope this call needs.
   "insufficient_scope",
   // The access token is missing, expired or invalid (API side).

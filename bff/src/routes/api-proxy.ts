@@ -10,6 +10,7 @@
 import { API_PREFIX } from "@oidc-bff/shared";
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { countedBody, tooLarge } from "../body-limit.ts";
 import type { ApiRoute } from "../config.ts";
 import { requireSameOriginScript } from "../csrf.ts";
 import { BffError } from "../errors.ts";
@@ -42,6 +43,14 @@ const FORWARDED_RESPONSE_HEADERS = [
   "vary",
   "retry-after",
 ];
+
+/**
+ * An absolute path that every browser resolves on our own origin: one slash, not followed by
+ * another or by a backslash (browsers read "/\host" as "//host", another origin), and no
+ * backslash, whitespace or control character anywhere (browsers strip those or turn a
+ * backslash into a slash before resolving). "/" alone passes.
+ */
+const SAME_ORIGIN_PATH = /^\/(?![/\\])[^\\\s\x00-\x1f\x7f]*$/;
 
 /** RFC 6750 §3: `error` is a token of NQCHARs; `scope` is scope-tokens (RFC 6749 §3.3) separated by spaces. */
 const CHALLENGE_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
@@ -132,6 +141,9 @@ export function apiProxyRoutes({ config, sessions, fetch, flow }: BffServices): 
   const base = config.apiBaseUrl.href.replace(/\/+$/, "");
 
   routes.all(`${API_PREFIX}/*`, requireSameOriginScript(config.ownOrigin), async (c) => {
+    // Refused before anything else: a declared size over the limit is not worth a session lookup.
+    const declared = Number(c.req.header("content-length") ?? 0);
+    if (declared > config.apiMaxBodyBytes) throw tooLarge(config.apiMaxBodyBytes);
     const incoming = new URL(c.req.url);
     const path = apiPath(incoming.pathname);
     const route = checkApiRoute(config.apiRoutes, c.req.method, path);
@@ -151,7 +163,9 @@ export function apiProxyRoutes({ config, sessions, fetch, flow }: BffServices): 
     headers.set("accept-encoding", "identity");
 
     const method = c.req.method;
-    const hasBody = method !== "GET" && method !== "HEAD";
+    const hasBody = method !== "GET" && method !== "HEAD" && c.req.raw.body !== null;
+    // Streamed, never held: counted on the way to the API, and cut off past the limit.
+    const body = hasBody ? countedBody(c.req.raw.body as ReadableStream, config.apiMaxBodyBytes) : undefined;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), config.apiTimeoutMs);
     const started = performance.now();
@@ -162,9 +176,10 @@ export function apiProxyRoutes({ config, sessions, fetch, flow }: BffServices): 
         headers,
         redirect: "manual",
         signal: timeout.signal,
-        ...(hasBody ? { body: c.req.raw.body, duplex: "half" } : {}),
+        ...(body ? { body: body.stream, duplex: "half" } : {}),
       } as RequestInit);
     } catch (error) {
+      if (body?.exceeded()) throw tooLarge(config.apiMaxBodyBytes);
       flow.record(session.sid, (steps) => steps.apiCallFailed({ method, path }, timeout.signal.aborted));
       if (timeout.signal.aborted) {
         throw new BffError("upstream_timeout", "The API did not answer in time.", { cause: error });
@@ -182,9 +197,10 @@ export function apiProxyRoutes({ config, sessions, fetch, flow }: BffServices): 
       const value = upstream.headers.get(name);
       if (value !== null) c.header(name, value);
     }
-    // A relative Location (a created resource) is ours to pass on: it stays under /api.
+    // A path on our own origin (a created resource) is ours to pass on; anything a browser
+    // could read as another host is not (see SAME_ORIGIN_PATH).
     const location = upstream.headers.get("location");
-    if (location !== null && !/^[a-z][a-z\d+.-]*:|^\/\//i.test(location)) c.header("location", location);
+    if (location !== null && SAME_ORIGIN_PATH.test(location)) c.header("location", location);
     const challenge = browserChallenge(upstream.headers.get("www-authenticate"));
     if (challenge !== undefined) c.header("www-authenticate", challenge);
     if (!upstream.headers.has("cache-control")) c.header("cache-control", "no-store");
