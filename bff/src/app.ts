@@ -114,7 +114,7 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
     ended,
     store,
     logins: createLoginTransactions(sealer, now, config.cookieNames.login),
-    tickets: createLogoutTickets(sealer, now),
+    tickets: createLogoutTickets(sealer, store, now, config.cookieNames.logout),
     sessions: createSessions({
       cookie: createSessionCookie(sealer, lifetimes, now, config.cookieNames.session),
       ended,

@@ -6,12 +6,12 @@ import { BFF_ROUTES } from "@oidc-bff/shared";
 
 import { BffError } from "./errors.ts";
 import { whyCookieSecretIsKnown } from "./known-secrets.ts";
-import { LOGIN_COOKIE, SESSION_COOKIE } from "./session/cookies.ts";
+import { LOGIN_COOKIE, LOGOUT_COOKIE, SESSION_COOKIE } from "./session/cookies.ts";
 
 /** The proxy's default request-body limit: what nginx accepts by default (client_max_body_size 1m). */
 export const DEFAULT_API_MAX_BODY_BYTES = 1024 * 1024;
 
-const DEFAULT_COOKIE_NAMES = { session: SESSION_COOKIE, login: LOGIN_COOKIE };
+const DEFAULT_COOKIE_NAMES = { session: SESSION_COOKIE, login: LOGIN_COOKIE, logout: LOGOUT_COOKIE };
 
 export type BffMode = "development" | "test" | "production";
 
@@ -60,12 +60,13 @@ export interface BffConfig {
   /** Secrets sealing the cookies, each at least 32 characters. The first seals; all unseal (rotation). */
   cookieSecrets: string[];
   /**
-   * Names of the BFF's cookies. Default `__Host-bff-session` and `__Host-bff-login`.
+   * Names of the BFF's cookies. Default `__Host-bff-session`, `__Host-bff-login` and
+   * `__Host-bff-logout` (the minute between logout and the IdP's end-session page).
    * Change them when two BFFs share a host name (cookies ignore ports: two apps on
    * localhost:3000 and localhost:3001 would overwrite each other's). Each must keep
    * the `__Host-` prefix (docs/decisions/003).
    */
-  cookieNames?: { session?: string; login?: string };
+  cookieNames?: { session?: string; login?: string; logout?: string };
   /** Space-separated scopes of the first login. Default DEFAULT_SCOPES (OpenID scopes only). */
   scopes?: string;
   /**
@@ -358,7 +359,7 @@ export interface ResolvedBffConfig {
   postLogoutRedirectUri: string;
   apiBaseUrl: URL;
   cookieSecrets: string[];
-  cookieNames: { session: string; login: string };
+  cookieNames: { session: string; login: string; logout: string };
   scopes: string[];
   additionalScopes: string[];
   resource: string | undefined;
@@ -526,10 +527,14 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
       );
     }
   }
-  if (names.session === names.login || names.login.startsWith(`${names.session}-`)) {
+  const others = [names.login, names.logout];
+  if (
+    new Set([names.session, ...others]).size !== 3 ||
+    others.some((name) => name.startsWith(`${names.session}-`))
+  ) {
     add(
       "cookieNames",
-      "the session and login cookies need different names (and session chunks use <session>-1, -2)",
+      "the session, login and logout cookies need different names (and session chunks use <session>-1, -2)",
     );
   }
 

@@ -503,6 +503,41 @@ describe("logout", () => {
     });
   });
 
+  it("the end-session ticket works once, and only in the browser that logged out (X12)", async () => {
+    const alice = await loggedIn();
+    const { redirectTo } = (await (await alice.api("/bff/logout", { method: "POST" })).json()) as {
+      redirectTo: string;
+    };
+    const toIdp = (response: Response) => (response.headers.get("location") ?? "").startsWith(IDP);
+
+    // Another browser with the copied URL: home, no ID token handed to the IdP, and the ticket not spent.
+    const stranger = new TestBrowser(system);
+    const copied = await stranger.fetch(`${BFF}${redirectTo}`);
+    expect(copied.status).toBe(302);
+    expect(copied.headers.get("location")).toBe(`${BFF}/`);
+
+    // The browser that logged out: to the IdP, once.
+    const first = await alice.fetch(`${BFF}${redirectTo}`);
+    expect(toIdp(first)).toBe(true);
+    const again = await alice.fetch(`${BFF}${redirectTo}`);
+    expect(toIdp(again)).toBe(false);
+    expect(again.headers.get("location")).toBe(`${BFF}/`);
+  });
+
+  it("a copy of the logout cookie with the ticket is refused once the ticket was used (X12)", async () => {
+    const alice = await loggedIn();
+    const { redirectTo } = (await (await alice.api("/bff/logout", { method: "POST" })).json()) as {
+      redirectTo: string;
+    };
+    const logoutCookie = alice.cookie(HOST, "__Host-bff-logout")?.value ?? "";
+    expect(logoutCookie).not.toBe("");
+    expect((await alice.fetch(`${BFF}${redirectTo}`)).headers.get("location")?.startsWith(IDP)).toBe(true);
+    const thief = new TestBrowser(system);
+    thief.setCookie(HOST, "__Host-bff-logout", logoutCookie);
+    const replay = await thief.fetch(`${BFF}${redirectTo}`);
+    expect(replay.headers.get("location")).toBe(`${BFF}/`);
+  });
+
   it("needs x-csrf (D1)", async () => {
     const alice = await loggedIn();
     expect((await alice.fetch(`${BFF}/bff/logout`, { method: "POST" })).status).toBe(403);

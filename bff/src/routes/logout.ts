@@ -39,7 +39,7 @@ export function logoutRoutes({ config, oidc, sessions, tickets, logger, flow }: 
       }
     }
 
-    const ticket = await tickets.issue(session.tokens.idToken, config.postLogoutRedirectUri);
+    const ticket = await tickets.issue(c, session.tokens.idToken, config.postLogoutRedirectUri);
     flow.link({ ticket }, session.sid);
     flow.record(session.sid, (steps) => steps.logoutAnswer());
     // Flow inspector only (a no-op when it is off): the steps above and those still to come
@@ -50,8 +50,8 @@ export function logoutRoutes({ config, oidc, sessions, tickets, logger, flow }: 
 
   routes.get(END_SESSION_ROUTE, async (c) => {
     c.header("cache-control", "no-store");
-    const ticket = await tickets.redeem(c.req.query("ticket") ?? "");
-    // An expired or forged ticket changes nothing: the BFF session ended at POST already.
+    const ticket = await tickets.redeem(c, c.req.query("ticket") ?? "");
+    // An expired, forged, spent or copied ticket changes nothing: the BFF session ended at POST already.
     if (!ticket) return c.redirect(config.postLogoutRedirectUri, 302);
     let endSession: URL | undefined;
     try {

@@ -2,13 +2,15 @@ import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 
 /**
- * The BFF's two cookies (docs/decisions/003). Both are `__Host-` cookies: the
+ * The BFF's cookies (docs/decisions/003). All are `__Host-` cookies: the
  * browser only accepts them with `Secure`, `Path=/` and no `Domain`, so no
- * other host (not even a sibling subdomain) can set or overwrite them. Both are
+ * other host (not even a sibling subdomain) can set or overwrite them. All are
  * `HttpOnly`: script on the page — ours or injected — cannot read them.
  */
 export const SESSION_COOKIE = "__Host-bff-session";
 export const LOGIN_COOKIE = "__Host-bff-login";
+/** For one minute after logout: binds the end-session ticket to this browser (logout-ticket.ts). */
+export const LOGOUT_COOKIE = "__Host-bff-logout";
 /** Development only: set at logout while the flow inspector is on (inspector/ended-log-cookie.ts). */
 export const INSPECTOR_COOKIE = "__Host-bff-inspector";
 

@@ -36,6 +36,9 @@ function passwordId(secret: string): number {
   return Number.parseInt(createHash("sha256").update(secret).digest("hex").slice(0, 12), 16);
 }
 
+/** "Fe26.2*…" as iron seals it, then iron-session's "~2" and nothing else. */
+const SEAL_SHAPE = /^Fe26\.2\*[^~]+~2$/;
+
 /**
  * @param secrets The first seals; all of them unseal. Rotate by putting a new
  *   secret first, and drop an old one once every seal made with it has expired.
@@ -60,6 +63,10 @@ export function createSealer(secrets: string[]): Sealer {
       );
     },
     async unseal<T>(purpose: SealPurpose, sealed: string): Promise<UnsealResult<T>> {
+      // iron-session ends every seal with "~2", outside the HMAC, and on unsealing ignores
+      // whatever follows the "~". Only the exact ending it writes is accepted here, so that a
+      // seal has one spelling and nothing unsigned rides along with it.
+      if (!SEAL_SHAPE.test(sealed)) return { ok: false, reason: "invalid" };
       let reason: UnsealErrorReason | undefined;
       const value = await unsealData<{ purpose?: unknown; data?: unknown }>(sealed, {
         password: all,
