@@ -14,7 +14,7 @@ import type { ResolvedBffConfig } from "../config.ts";
 import { BffError } from "../errors.ts";
 import { AuthorizationDenied, INTERACTION_REQUIRED } from "../oidc/client.ts";
 import type { BffServices } from "../services.ts";
-import { jwtPayload, userinfoBeyond } from "../session/data.ts";
+import { absoluteExpiry, jwtPayload, userinfoBeyond } from "../session/data.ts";
 import { sessionTokens } from "../session/sessions.ts";
 import { safeReturnTo } from "./return-to.ts";
 
@@ -44,6 +44,10 @@ function requestedScopes(asked: string | undefined, config: ResolvedBffConfig, h
 
 export function loginRoutes(services: BffServices): Hono {
   const { config, oidc, logins, sessions, now, flow, logger } = services;
+  const lifetimes = {
+    absoluteSeconds: config.sessionAbsoluteLifetimeSeconds,
+    idleSeconds: config.sessionIdleTimeoutSeconds,
+  };
   const routes = new Hono();
 
   routes.get(BFF_ROUTES.login, async (c) => {
@@ -67,6 +71,8 @@ export function loginRoutes(services: BffServices): Hono {
         returnTo,
         createdAt: now(),
         ...(prompt ? { prompt } : {}),
+        // Read here, where our own page sent the browser and the session cookie came along.
+        ...(current ? { replaces: { sid: current.sid, until: absoluteExpiry(current, lifetimes) } } : {}),
       },
     ]);
     flow.record({ login: request.state }, (steps) => steps.authorizationRequest(request.url, { returnTo }));
@@ -156,9 +162,13 @@ export function loginRoutes(services: BffServices): Hono {
     }
 
     // A login in a browser that still has a session (another person, or the same one again)
-    // ends the old one: a copy of its cookie must not stay usable.
+    // ends the old one: a copy of its cookie must not stay usable. Browsers leave the session
+    // cookie out of the IdP's redirect here, so /bff/login noted which one it was.
     const previous = await sessions.current(c);
     if (previous) await sessions.end(c, previous);
+    if (login.replaces && login.replaces.sid !== previous?.sid) {
+      await sessions.endById(login.replaces.sid, login.replaces.until);
+    }
     const session = await sessions.start(c, {
       tokens: kept,
       sub: idTokenClaims.sub,

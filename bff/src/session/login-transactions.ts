@@ -26,6 +26,12 @@ export interface LoginTransaction {
   prompt?: string;
   /** ms since the epoch. */
   createdAt: number;
+  /**
+   * The session this browser had when the login began, which the callback ends. The
+   * callback cannot see it itself: the session cookie is `SameSite=Strict`, and the IdP's
+   * redirect to /bff/callback is a cross-site navigation, on which no browser sends it.
+   */
+  replaces?: { sid: string; until: number };
 }
 
 /** Ten minutes to complete a login at the IdP (docs/decisions/003). */
@@ -53,8 +59,15 @@ function isLoginTransaction(value: unknown): value is LoginTransaction {
     typeof t.nonce === "string" &&
     typeof t.codeVerifier === "string" &&
     typeof t.returnTo === "string" &&
-    typeof t.createdAt === "number"
+    typeof t.createdAt === "number" &&
+    (t.replaces === undefined || isReplaced(t.replaces))
   );
+}
+
+function isReplaced(value: unknown): value is LoginTransaction["replaces"] {
+  if (typeof value !== "object" || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return typeof r.sid === "string" && typeof r.until === "number";
 }
 
 /**

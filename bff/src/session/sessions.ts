@@ -46,6 +46,8 @@ export interface Sessions {
   ): Promise<SessionData>;
   /** Ends the session: recorded as ended in the store (so a replayed cookie is refused), cookie deleted. */
   end(c: Context, session: SessionData): Promise<void>;
+  /** Ends a session this request has no cookie of (a login's `replaces`): recorded as ended. */
+  endById(sid: string, until: number): Promise<void>;
   /** Writes the session as given. Only the test controls use it (routes/test-controls.ts). */
   overwrite(c: Context, session: SessionData): Promise<void>;
 }
@@ -283,6 +285,10 @@ export function createSessions(options: SessionsOptions): Sessions {
     async end(c, session) {
       await store.markEnded(session.sid, absoluteExpiry(session, lifetimes));
       cookie.clear(c);
+    },
+
+    async endById(sid, until) {
+      await store.markEnded(sid, until);
     },
 
     async overwrite(c, session) {
