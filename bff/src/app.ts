@@ -19,6 +19,7 @@ import { createInspector } from "./inspector/index.ts";
 import { inspectorRoutes } from "./inspector/route.ts";
 import { type BffLogger, consoleLogger, describeError } from "./logger.ts";
 import { createOidcClient, neverReachedProvider } from "./oidc/client.ts";
+import { type OwnRouteHelpers, ownRouteHelpers } from "./own-routes.ts";
 import { errorPage, PAGE_CSP } from "./pages.ts";
 import { apiProxyRoutes } from "./routes/api-proxy.ts";
 import { backchannelLogoutRoutes } from "./routes/backchannel-logout.ts";
@@ -87,7 +88,10 @@ function retryUrl(requestUrl: string): string {
  * });
  * app.route("/", bff);
  */
-export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
+/** The BFF's routes, to mount with `app.route("/", bff)`, and helpers for the app's own routes (own-routes.ts). */
+export type Bff = Hono & OwnRouteHelpers;
+
+export function createBff(input: BffConfig, deps: BffDeps = {}): Bff {
   const config = resolveConfig(input);
   const now = deps.now ?? Date.now;
   const logger = deps.logger ?? consoleLogger;
@@ -212,5 +216,5 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Hono {
     return new Response(page, { status: known.status, headers: response.headers });
   });
 
-  return app;
+  return Object.assign(app, ownRouteHelpers(services));
 }

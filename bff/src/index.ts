@@ -2,7 +2,7 @@
  * The BFF as a library: mount `createBff(config)` in any Hono app, or call its
  * `fetch` from any server that speaks the Fetch API.
  */
-export { type BffDeps, createBff } from "./app.ts";
+export { type Bff, type BffDeps, createBff } from "./app.ts";
 export {
   type ApiRoute,
   type BffConfig,
@@ -13,6 +13,7 @@ export {
 } from "./config.ts";
 export { BffError, type BffErrorCode } from "./errors.ts";
 export { type BffLogger, consoleLogger, silentLogger } from "./logger.ts";
+export type { OwnRouteHelpers } from "./own-routes.ts";
 export { LOGIN_COOKIE, SESSION_COOKIE } from "./session/cookies.ts";
 export {
   checkRedisSafety,
