@@ -26,6 +26,7 @@ import { createContext, createElement, type ReactNode, useContext } from "react"
 
 import { type BffClient, createBffClient } from "./bff-client.ts";
 import { isUnauthenticated } from "./bff-error.ts";
+import type { LoginOptions } from "./login-url.ts";
 
 let defaultClient: BffClient | undefined;
 const BffClientContext = createContext<BffClient | undefined>(undefined);
@@ -56,6 +57,16 @@ export function sessionQuery(client: BffClient) {
 /** The BFF's view of the login, from one cached query shared by every component. */
 export function useSession() {
   return useQuery(sessionQuery(useBffClient()));
+}
+
+/**
+ * Starts a login: `login()` comes back to the page the person is on, `login("/contacts",
+ * { scopes: ["contacts:write"] })` elsewhere or with more access. A full page navigation,
+ * not a fetch: the BFF answers with a redirect to the provider.
+ */
+export function useLogin(): (returnTo?: string, options?: LoginOptions) => void {
+  const client = useBffClient();
+  return (returnTo, options) => client.login(returnTo, options);
 }
 
 /**

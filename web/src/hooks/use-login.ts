@@ -1,10 +1,7 @@
-import { useBffClient } from "@oidc-bff/client/react-query";
+import { useLogin as useBffLogin } from "@oidc-bff/client/react-query";
 
-/**
- * Starts a login that comes back to the page the person is on. A full page
- * navigation, not a fetch: the BFF answers with a redirect to the IdP.
- */
+/** Starts a login that comes back to the page the person is on (the client package's useLogin). */
 export function useLogin(): () => void {
-  const bff = useBffClient();
-  return () => bff.login();
+  const login = useBffLogin();
+  return () => login();
 }
