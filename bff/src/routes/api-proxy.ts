@@ -46,11 +46,18 @@ const FORWARDED_RESPONSE_HEADERS = [
 
 /**
  * An absolute path that every browser resolves on our own origin: one slash, not followed by
- * another or by a backslash (browsers read "/\host" as "//host", another origin), and no
- * backslash, whitespace or control character anywhere (browsers strip those or turn a
- * backslash into a slash before resolving). "/" alone passes.
+ * another or by a backslash (browsers read "/\\host" as "//host", another origin), and no
+ * backslash, space or control character anywhere (browsers strip those or turn a backslash
+ * into a slash before resolving). "/" alone passes.
  */
-const SAME_ORIGIN_PATH = /^\/(?![/\\])[^\\\s\x00-\x1f\x7f]*$/;
+function isSameOriginPath(location: string): boolean {
+  if (!/^\/(?![/\\])/.test(location)) return false;
+  for (const char of location) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code <= 0x20 || code === 0x7f || char === "\\") return false;
+  }
+  return true;
+}
 
 /** RFC 6750 §3: `error` is a token of NQCHARs; `scope` is scope-tokens (RFC 6749 §3.3) separated by spaces. */
 const CHALLENGE_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
@@ -198,9 +205,9 @@ export function apiProxyRoutes({ config, sessions, fetch, flow }: BffServices): 
       if (value !== null) c.header(name, value);
     }
     // A path on our own origin (a created resource) is ours to pass on; anything a browser
-    // could read as another host is not (see SAME_ORIGIN_PATH).
+    // could read as another host is not (see isSameOriginPath).
     const location = upstream.headers.get("location");
-    if (location !== null && SAME_ORIGIN_PATH.test(location)) c.header("location", location);
+    if (location !== null && isSameOriginPath(location)) c.header("location", location);
     const challenge = browserChallenge(upstream.headers.get("www-authenticate"));
     if (challenge !== undefined) c.header("www-authenticate", challenge);
     if (!upstream.headers.has("cache-control")) c.header("cache-control", "no-store");
