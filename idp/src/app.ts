@@ -8,6 +8,7 @@ import { setSecurityHeaders } from "./http.ts";
 import { createInteractionHandler } from "./interactions.ts";
 import { loadOrCreateSigningKeys } from "./keys.ts";
 import { providerConfiguration } from "./provider-config.ts";
+import { catchUnexpectedErrors } from "./provider-errors.ts";
 import { openSqliteStore } from "./store/sqlite-adapter.ts";
 import { copyIssuedTokensTo } from "./token-log.ts";
 import { createUserDirectory } from "./users.ts";
@@ -74,6 +75,8 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
     console.error(`idp: back-channel logout to ${client.clientId} failed: ${error.message}`);
   });
 
+  // First of our middleware, so that it also catches what the others throw.
+  catchUnexpectedErrors(provider);
   limitUserCodeGuessing(provider);
   includeSidInIdTokens(provider);
   // oidc-provider builds every URL it publishes (discovery, verification_uri, form actions)
