@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener } from "node:http";
 
 import Provider from "oidc-provider";
+import { answerTooLargeBodiesWith413, limitRequestBody } from "./body-limit.ts";
 import { assertProductionReady, type IdpConfig } from "./config.ts";
 import { limitUserCodeGuessing, takeUserCodeFromQuery } from "./device-flow.ts";
 import { IdpError } from "./errors.ts";
@@ -75,7 +76,8 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
     console.error(`idp: back-channel logout to ${client.clientId} failed: ${error.message}`);
   });
 
-  // First of our middleware, so that it also catches what the others throw.
+  // First of our middleware, so that they see the others' answers and errors.
+  answerTooLargeBodiesWith413(provider);
   catchUnexpectedErrors(provider);
   limitUserCodeGuessing(provider);
   includeSidInIdTokens(provider);
@@ -92,6 +94,7 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
 
   const listener: RequestListener = (req, res) => {
     setSecurityHeaders(res);
+    if (limitRequestBody(req, res)) return;
     pinOriginToIssuer(req, issuerUrl);
     const path = (req.url ?? "/").split("?")[0] ?? "/";
 
