@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener } from "node:http";
 
 import Provider from "oidc-provider";
+import { answerTooLargeBodiesWith413, limitRequestBody } from "./body-limit.ts";
 import { assertProductionReady, type IdpConfig } from "./config.ts";
 import { limitUserCodeGuessing, takeUserCodeFromQuery } from "./device-flow.ts";
 import { IdpError } from "./errors.ts";
@@ -8,6 +9,7 @@ import { setSecurityHeaders } from "./http.ts";
 import { createInteractionHandler } from "./interactions.ts";
 import { loadOrCreateSigningKeys } from "./keys.ts";
 import { providerConfiguration } from "./provider-config.ts";
+import { catchUnexpectedErrors } from "./provider-errors.ts";
 import { openSqliteStore } from "./store/sqlite-adapter.ts";
 import { copyIssuedTokensTo } from "./token-log.ts";
 import { createUserDirectory } from "./users.ts";
@@ -74,6 +76,9 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
     console.error(`idp: back-channel logout to ${client.clientId} failed: ${error.message}`);
   });
 
+  // First of our middleware, so that they see the others' answers and errors.
+  answerTooLargeBodiesWith413(provider);
+  catchUnexpectedErrors(provider);
   limitUserCodeGuessing(provider);
   includeSidInIdTokens(provider);
   // oidc-provider builds every URL it publishes (discovery, verification_uri, form actions)
@@ -89,6 +94,7 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
 
   const listener: RequestListener = (req, res) => {
     setSecurityHeaders(res);
+    if (limitRequestBody(req, res)) return;
     pinOriginToIssuer(req, issuerUrl);
     const path = (req.url ?? "/").split("?")[0] ?? "/";
 

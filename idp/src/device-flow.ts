@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 
 import type Provider from "oidc-provider";
-import type { Configuration, KoaContextWithOIDC } from "oidc-provider";
+import type { Configuration, CookiesSetOptions, KoaContextWithOIDC } from "oidc-provider";
 
 import { createFailureWindow, type FailureWindow } from "./login-throttle.ts";
 import type { UserDirectory } from "./users.ts";
@@ -128,10 +128,28 @@ function entryErrorMessage(error: Error, oauthError: string | undefined): string
 
 export interface DeviceFlowDeps {
   users: UserDirectory;
+  /** oidc-provider's `ttl.Session` and `cookies.long`: what a session it stores gets. */
+  sessionTtlSeconds: number;
+  sessionCookieOptions: CookiesSetOptions;
+}
+
+/**
+ * oidc-provider re-renders the code entry page on an error (a stale form, an unknown
+ * `/device/<uid>`) with a fresh anti-CSRF value in the session, but after its own step
+ * that stores sessions has run. A person without a session (none yet, or theirs
+ * expired) has one that was never stored, and oidc-provider then fails (500) trying
+ * to update it. Storing it here, with its cookie, gives them a working form instead.
+ */
+async function storeNewSession(ctx: KoaContextWithOIDC, deps: DeviceFlowDeps): Promise<void> {
+  const session = ctx.oidc.session;
+  if (!session || typeof session.exp === "number") return;
+  await session.save(deps.sessionTtlSeconds);
+  ctx.oidc.cookies.set(ctx.oidc.provider.cookieName("session"), session.jti, deps.sessionCookieOptions);
 }
 
 /** oidc-provider's `features.deviceFlow`: our pages and the user code format. */
-export function deviceFlowFeature({ users }: DeviceFlowDeps): DeviceFlowFeature {
+export function deviceFlowFeature(deps: DeviceFlowDeps): DeviceFlowFeature {
+  const { users } = deps;
   return {
     enabled: true,
     // RFC 8628 §6.1: 8 characters from 20 consonants (no vowels, so no words, and
@@ -139,7 +157,8 @@ export function deviceFlowFeature({ users }: DeviceFlowDeps): DeviceFlowFeature 
     charset: "base-20",
     mask: "****-****",
 
-    userCodeInputSource(ctx, _form, out, error) {
+    async userCodeInputSource(ctx, _form, out, error) {
+      if (error) await storeNewSession(ctx, deps);
       // A denial (Deny on the confirmation page, or Cancel / Deny during sign-in)
       // arrives as oidc-provider's AbortedError.
       if (error?.name === "AbortedError") {

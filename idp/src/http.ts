@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
+import { BodyTooLargeError } from "./body-limit.ts";
+
 /**
  * Headers on every IdP response, pages and JSON alike.
  *
@@ -46,21 +48,23 @@ export class PageError extends Error {
   }
 }
 
-const FORM_LIMIT_BYTES = 16 * 1024;
-
-/** Reads an `application/x-www-form-urlencoded` body (what a plain HTML form sends). */
+/**
+ * Reads an `application/x-www-form-urlencoded` body (what a plain HTML form sends).
+ * Its size is capped for every route by `limitRequestBody` (body-limit.ts).
+ */
 export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded") {
     throw new PageError(415, "Unsupported form", "This form must be sent as an HTML form.");
   }
   const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buffer.length;
-    if (size > FORM_LIMIT_BYTES) throw new PageError(413, "Form too large", "The form sent too much data.");
-    chunks.push(buffer);
+  try {
+    for await (const chunk of req) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      throw new PageError(413, "Form too large", "The form sent too much data.");
+    }
+    throw error;
   }
   return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
 }

@@ -23,6 +23,9 @@ export const IDP_COOKIE_NAMES = {
   resume: "idp_interaction_resume",
 } as const;
 
+/** oidc-provider's `cookies.long`: the session cookie. */
+const SESSION_COOKIE = { httpOnly: true, sameSite: "lax", signed: true } as const;
+
 export interface ProviderDeps {
   adapter: (model: string) => Adapter;
   jwks: SigningKeySet;
@@ -185,7 +188,11 @@ export function providerConfiguration(config: IdpConfig, deps: ProviderDeps): Co
       // RFC 6749 §4.4, for clients registered with the client_credentials grant only.
       clientCredentials: { enabled: true },
       // RFC 8628, for clients registered with the device_code grant only (the command line).
-      deviceFlow: deviceFlowFeature({ users: deps.users }),
+      deviceFlow: deviceFlowFeature({
+        users: deps.users,
+        sessionTtlSeconds: config.ttl.session,
+        sessionCookieOptions: SESSION_COOKIE,
+      }),
       rpInitiatedLogout: {
         enabled: true,
         logoutSource(ctx, form) {
@@ -256,7 +263,7 @@ export function providerConfiguration(config: IdpConfig, deps: ProviderDeps): Co
     cookies: {
       keys: config.cookieKeys,
       names: IDP_COOKIE_NAMES,
-      long: { httpOnly: true, sameSite: "lax", signed: true },
+      long: SESSION_COOKIE,
       short: { httpOnly: true, sameSite: "lax", signed: true },
     },
 
