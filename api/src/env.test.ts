@@ -12,6 +12,7 @@ describe("apiSettingsFromEnvironment", () => {
     expect(apiSettingsFromEnvironment({}, "/repo")).toEqual({
       host: "localhost",
       port: 4001,
+      accessLog: true,
       config: {
         issuer: "http://127.0.0.1:4000",
         audience: "http://localhost:4001",
@@ -33,12 +34,14 @@ describe("apiSettingsFromEnvironment", () => {
         API_DB_PATH: "/data/contacts.sqlite",
         API_SEED: "false",
         API_TOKEN_TYPES: "JWT, at+jwt",
+        API_ACCESS_LOG: "off",
       },
       "/repo",
     );
     expect(settings).toEqual({
       host: "127.0.0.1",
       port: 0,
+      accessLog: false,
       config: {
         issuer: "https://idp.example.com/realms/demo",
         audience: "https://api.example.com",

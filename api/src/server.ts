@@ -28,8 +28,8 @@ try {
 }
 
 const { app } = api;
-// One line per request, unless API_ACCESS_LOG=off (benchmarks: a log line costs more than the work measured).
-const accessLog = process.env.API_ACCESS_LOG !== "off";
+// One line per request, unless API_ACCESS_LOG=off.
+const { accessLog } = settings;
 
 const server = serve(
   {

@@ -185,6 +185,22 @@ export interface ApiRoute {
  */
 export const DEFAULT_SCOPES = "openid profile email offline_access";
 
+/**
+ * What each option left unset means: the one place for the code below and for
+ * the defaults docs/configuration.md shows (BFF_VARIABLES in env.ts).
+ */
+export const CONFIG_DEFAULTS = {
+  mode: "production",
+  clientAuthentication: "client_secret_basic",
+  scopes: DEFAULT_SCOPES,
+  idTokenSigningAlg: "RS256",
+  sessionAbsoluteLifetimeSeconds: 12 * 3600,
+  sessionIdleTimeoutSeconds: 3600,
+  refreshLeewaySeconds: 30,
+  apiTimeoutMs: 10_000,
+  apiMaxBodyBytes: DEFAULT_API_MAX_BODY_BYTES,
+} as const satisfies Partial<BffConfig>;
+
 /** How the BFF authenticates to the provider, ready to use: the secret, or a non-extractable signing key. */
 export type ResolvedClientAuthentication =
   | { method: "client_secret_basic" | "client_secret_post"; clientSecret: string }
@@ -343,7 +359,7 @@ function clientSigningKey(
 
 /** The configured client authentication, ready to use (validateConfig has accepted the configuration). */
 function resolveClientAuthentication(config: BffConfig): ResolvedClientAuthentication {
-  const method = config.clientAuthentication ?? "client_secret_basic";
+  const method = config.clientAuthentication ?? CONFIG_DEFAULTS.clientAuthentication;
   if (method !== "private_key_jwt") return { method, clientSecret: config.clientSecret ?? "" };
   const signing = clientSigningKey(config);
   if ("message" in signing) throw new BffError("invalid_config", `${signing.field} ${signing.message}`);
@@ -436,7 +452,7 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const add = (field: keyof BffConfig, message: string) => problems.push({ field, message });
 
-  const mode = config.mode ?? "production";
+  const mode = config.mode ?? CONFIG_DEFAULTS.mode;
   if (!MODES.includes(mode)) add("mode", `must be one of ${MODES.join(", ")} (got "${String(mode)}")`);
   // The protocol log names endpoints, claims and personal data: a development aid, never in production.
   if (config.flowInspector === true && mode === "production") {
@@ -538,12 +554,12 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
     );
   }
 
-  const alg = config.idTokenSigningAlg ?? "RS256";
+  const alg = config.idTokenSigningAlg ?? CONFIG_DEFAULTS.idTokenSigningAlg;
   if (!/^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(alg)) {
     add("idTokenSigningAlg", `must be an asymmetric JWS algorithm such as RS256 (got "${alg}")`);
   }
 
-  const scopes = (config.scopes ?? DEFAULT_SCOPES).split(" ").filter(Boolean);
+  const scopes = (config.scopes ?? CONFIG_DEFAULTS.scopes).split(" ").filter(Boolean);
   if (!scopes.includes("openid")) add("scopes", 'must include "openid" (this is an OpenID Connect client)');
 
   if (config.resource !== undefined) {
@@ -585,19 +601,19 @@ export function validateConfig(config: BffConfig): ConfigProblem[] {
     }
   }
 
-  const absolute = config.sessionAbsoluteLifetimeSeconds ?? 12 * 3600;
-  const idle = config.sessionIdleTimeoutSeconds ?? 3600;
+  const absolute = config.sessionAbsoluteLifetimeSeconds ?? CONFIG_DEFAULTS.sessionAbsoluteLifetimeSeconds;
+  const idle = config.sessionIdleTimeoutSeconds ?? CONFIG_DEFAULTS.sessionIdleTimeoutSeconds;
   if (!isPositiveInteger(absolute)) add("sessionAbsoluteLifetimeSeconds", "must be a positive whole number");
   if (!isPositiveInteger(idle)) add("sessionIdleTimeoutSeconds", "must be a positive whole number");
   else if (isPositiveInteger(absolute) && idle > absolute) {
     add("sessionIdleTimeoutSeconds", "must not exceed sessionAbsoluteLifetimeSeconds");
   }
-  const leeway = config.refreshLeewaySeconds ?? 30;
+  const leeway = config.refreshLeewaySeconds ?? CONFIG_DEFAULTS.refreshLeewaySeconds;
   if (!(Number.isSafeInteger(leeway) && leeway >= 0))
     add("refreshLeewaySeconds", "must be a whole number >= 0");
-  if (!isPositiveInteger(config.apiTimeoutMs ?? 10_000))
+  if (!isPositiveInteger(config.apiTimeoutMs ?? CONFIG_DEFAULTS.apiTimeoutMs))
     add("apiTimeoutMs", "must be a positive whole number");
-  if (!isPositiveInteger(config.apiMaxBodyBytes ?? DEFAULT_API_MAX_BODY_BYTES))
+  if (!isPositiveInteger(config.apiMaxBodyBytes ?? CONFIG_DEFAULTS.apiMaxBodyBytes))
     add("apiMaxBodyBytes", "must be a positive whole number");
 
   for (const route of config.apiRoutes ?? []) {
@@ -634,7 +650,7 @@ function validateClientAuthentication(
   config: BffConfig,
   add: (field: keyof BffConfig, message: string) => void,
 ): void {
-  const method = config.clientAuthentication ?? "client_secret_basic";
+  const method = config.clientAuthentication ?? CONFIG_DEFAULTS.clientAuthentication;
   if (!CLIENT_AUTHENTICATION_METHODS.includes(method)) {
     add(
       "clientAuthentication",
@@ -671,7 +687,7 @@ export function resolveConfig(config: BffConfig): ResolvedBffConfig {
       `Invalid BFF configuration:\n  - ${problems.map((p) => `${p.field} ${p.message}`).join("\n  - ")}`,
     );
   }
-  const mode = config.mode ?? "production";
+  const mode = config.mode ?? CONFIG_DEFAULTS.mode;
   const issuer = new URL(config.issuer);
   return {
     issuer,
@@ -682,20 +698,21 @@ export function resolveConfig(config: BffConfig): ResolvedBffConfig {
     apiBaseUrl: new URL(config.apiBaseUrl),
     cookieSecrets: [...config.cookieSecrets],
     cookieNames: { ...DEFAULT_COOKIE_NAMES, ...config.cookieNames },
-    scopes: (config.scopes ?? DEFAULT_SCOPES).split(" ").filter(Boolean),
+    scopes: (config.scopes ?? CONFIG_DEFAULTS.scopes).split(" ").filter(Boolean),
     additionalScopes: (config.additionalScopes ?? "").split(" ").filter(Boolean),
     resource: config.resource,
     audience: config.audience,
     apiScopes: config.apiScopes?.split(" ").filter(Boolean) ?? [],
     authorizationParams: { ...config.authorizationParams },
     issuerIdentifier: config.issuer,
-    idTokenSigningAlg: config.idTokenSigningAlg ?? "RS256",
+    idTokenSigningAlg: config.idTokenSigningAlg ?? CONFIG_DEFAULTS.idTokenSigningAlg,
     mode,
-    sessionAbsoluteLifetimeSeconds: config.sessionAbsoluteLifetimeSeconds ?? 12 * 3600,
-    sessionIdleTimeoutSeconds: config.sessionIdleTimeoutSeconds ?? 3600,
-    refreshLeewaySeconds: config.refreshLeewaySeconds ?? 30,
-    apiTimeoutMs: config.apiTimeoutMs ?? 10_000,
-    apiMaxBodyBytes: config.apiMaxBodyBytes ?? DEFAULT_API_MAX_BODY_BYTES,
+    sessionAbsoluteLifetimeSeconds:
+      config.sessionAbsoluteLifetimeSeconds ?? CONFIG_DEFAULTS.sessionAbsoluteLifetimeSeconds,
+    sessionIdleTimeoutSeconds: config.sessionIdleTimeoutSeconds ?? CONFIG_DEFAULTS.sessionIdleTimeoutSeconds,
+    refreshLeewaySeconds: config.refreshLeewaySeconds ?? CONFIG_DEFAULTS.refreshLeewaySeconds,
+    apiTimeoutMs: config.apiTimeoutMs ?? CONFIG_DEFAULTS.apiTimeoutMs,
+    apiMaxBodyBytes: config.apiMaxBodyBytes ?? CONFIG_DEFAULTS.apiMaxBodyBytes,
     apiRoutes: config.apiRoutes?.map((route) => ({
       path: route.path,
       methods: route.methods.map((method) => method.toUpperCase()),

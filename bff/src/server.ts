@@ -35,7 +35,7 @@ try {
     store = redis;
     // Ended sessions live in Redis only: a Redis that can lose them revives logged-out cookies.
     const safety = await checkRedisSafety(redis, {
-      production: (settings.config.mode ?? "production") === "production",
+      production: settings.config.mode === "production",
       allowWithoutPersistence: settings.allowRedisWithoutPersistence,
     });
     for (const warning of safety.warnings) console.error(`bff: WARNING: ${warning}`);
@@ -50,8 +50,8 @@ try {
   fail(error);
 }
 
-// One line per request, unless BFF_ACCESS_LOG=off (benchmarks: a log line costs more than the work measured).
-const accessLog = process.env.BFF_ACCESS_LOG !== "off";
+// One line per request, unless BFF_ACCESS_LOG=off.
+const accessLog = settings.accessLog;
 
 const server = serve(
   {

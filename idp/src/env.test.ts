@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 
-import { DEV_CONTACTS_API_SECRET, DEV_COOKIE_KEYS, DEV_WEB_BFF_SECRET } from "./config.ts";
+import {
+  DEV_CONTACTS_API_SECRET,
+  DEV_COOKIE_KEYS,
+  DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI,
+  DEV_WEB_BFF_SECRET,
+} from "./config.ts";
 import { idpSettingsFromEnvironment } from "./env.ts";
 
 const repo = "/repo";
@@ -137,5 +142,64 @@ describe("idpSettingsFromEnvironment: the API's introspection client and token f
     expect(() => idpSettingsFromEnvironment({ IDP_API_ACCESS_TOKEN_FORMAT: "jwe" }, repo)).toThrow(
       /IDP_API_ACCESS_TOKEN_FORMAT must be "jwt" or "opaque"/,
     );
+  });
+});
+
+describe("idpSettingsFromEnvironment: the back-channel logout URI of a BFF that is not the development one", () => {
+  const secret = "a-production-secret-of-at-least-32-chars";
+  const production = {
+    IDP_MODE: "production",
+    IDP_ISSUER: "https://id.example.com",
+    IDP_COOKIE_KEYS: secret,
+    IDP_WEB_BFF_SECRET: secret,
+    IDP_REPORTING_SERVICE_SECRET: secret,
+    IDP_WEB_BFF_REDIRECT_URIS: "https://app.example.com/bff/callback",
+    IDP_WEB_BFF_POST_LOGOUT_REDIRECT_URIS: "https://app.example.com/",
+  };
+  const webBff = (config: { clients: { clientId: string; backchannelLogoutUri?: string }[] }) =>
+    config.clients.find((client) => client.clientId === "web-bff");
+
+  it("left unset for a BFF on another port, still sends logout tokens to localhost:3000, and warns", () => {
+    const { config, warnings } = idpSettingsFromEnvironment(
+      { IDP_WEB_BFF_REDIRECT_URIS: "http://localhost:3100/bff/callback" },
+      repo,
+    );
+    expect(webBff(config)?.backchannelLogoutUri).toBe(DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI is not set: logout tokens for web-bff go to http:\/\/localhost:3000\/bff\/backchannel-logout.*IDP_WEB_BFF_REDIRECT_URIS/,
+      ),
+    ]);
+  });
+
+  it("left unset in production, warns even when the redirect URIs also name localhost:3000", () => {
+    const { warnings } = idpSettingsFromEnvironment(
+      { ...production, IDP_WEB_BFF_REDIRECT_URIS: "http://localhost:3000/bff/callback" },
+      repo,
+    );
+    expect(warnings).toEqual([expect.stringContaining("IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI is not set")]);
+  });
+
+  it("does not warn once it is set (or turned off), nor for the development system on one laptop", () => {
+    const set = {
+      ...production,
+      IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI: "https://app.example.com/bff/backchannel-logout",
+    };
+    const { config, warnings } = idpSettingsFromEnvironment(set, repo);
+    expect(webBff(config)?.backchannelLogoutUri).toBe("https://app.example.com/bff/backchannel-logout");
+    expect(warnings).toEqual([]);
+    expect(
+      idpSettingsFromEnvironment({ ...production, IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI: "none" }, repo)
+        .warnings,
+    ).toEqual([]);
+    expect(idpSettingsFromEnvironment({}, repo).warnings).toEqual([]);
+    expect(
+      idpSettingsFromEnvironment(
+        {
+          IDP_WEB_BFF_REDIRECT_URIS: "http://localhost:3000/bff/callback, http://localhost:5173/bff/callback",
+        },
+        repo,
+      ).warnings,
+    ).toEqual([]);
   });
 });

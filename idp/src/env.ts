@@ -1,6 +1,9 @@
 import { isAbsolute, join, resolve } from "node:path";
 
+import { type EnvVariable, variableReader } from "@oidc-bff/shared";
+
 import {
+  API_SCOPES,
   DEFAULT_REFRESH_TOKEN_GRACE_SECONDS,
   DEV_API_AUDIENCE,
   DEV_CONTACTS_API_SECRET,
@@ -23,9 +26,148 @@ export interface IdpServerSettings {
   /** Where to listen. */
   host: string;
   port: number;
+  /** Settings that work but are most likely a mistake, for the log at start. */
+  warnings: string[];
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** Under the repository: the SQLite store and the signing keys. */
+export const DEFAULT_DATA_DIR = join(".data", "idp");
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 300;
+export const DEFAULT_API_ACCESS_TOKEN_FORMAT = "jwt";
+
+/** What the three web-bff URIs tell whoever sets up another app: they name the development BFF. */
+const OTHER_BFF =
+  "The default names the development BFF on `http://localhost:3000`: for a BFF anywhere else (another port or host; behind a balancer, the balancer's address) set it";
+
+/**
+ * Every variable the IdP reads: `idpSettingsFromEnvironment` reads these names
+ * only, and docs/configuration.md is rendered from this list (`pnpm docs:env`).
+ */
+export const IDP_VARIABLES = [
+  {
+    name: "IDP_MODE",
+    meaning: "`development` (development users, clients and secrets) or `production`",
+    default: "development",
+    notes:
+      "Production refuses every development value (secrets, cookie keys, the development users' passwords) and the test aids, and has no defaults for secrets.",
+  },
+  {
+    name: "IDP_ISSUER",
+    meaning: "its issuer URL",
+    default: DEV_ISSUER,
+    notes:
+      "http(s); no query, fragment or trailing slash. It listens on the issuer's host when that is loopback, else on 127.0.0.1 behind a TLS-terminating proxy.",
+  },
+  {
+    name: "IDP_PORT",
+    meaning: "the port it listens on",
+    default: { described: "the issuer's port (80 or 443 when it names none)" },
+  },
+  {
+    name: "IDP_DATA_DIR",
+    meaning: "where its SQLite store (`idp.sqlite`) and signing keys (`jwks.json`) live",
+    default: { described: `\`<repository>/${DEFAULT_DATA_DIR}\`` },
+    notes:
+      "`pnpm --filter @oidc-bff/idp rotate-keys` rotates the keys there. Relative to the current directory.",
+  },
+  {
+    name: "IDP_USERS_FILE",
+    meaning: "the users, with scrypt password hashes",
+    default: DEV_USERS_FILE,
+    notes:
+      "`node idp/src/hash-password.ts` makes a hash. Production refuses a user whose password is a development one.",
+  },
+  {
+    name: "IDP_COOKIE_KEYS",
+    meaning: "comma-separated keys signing its cookies, newest first",
+    default: DEV_COOKIE_KEYS,
+    notes: "The default is development mode's only; required in production, which refuses it.",
+  },
+  {
+    name: "IDP_WEB_BFF_SECRET",
+    meaning: "the secret of `web-bff`, the BFF's client (the BFF's BFF_CLIENT_SECRET)",
+    default: DEV_WEB_BFF_SECRET,
+    notes:
+      "The default is development mode's only; required in production: at least 32 characters, not the development secret.",
+  },
+  {
+    name: "IDP_REPORTING_SERVICE_SECRET",
+    meaning: "the secret of `reporting-service`, the client-credentials client",
+    default: DEV_REPORTING_SERVICE_SECRET,
+    notes: "The default is development mode's only; required in production.",
+  },
+  {
+    name: "IDP_CONTACTS_API_SECRET",
+    meaning: "the secret of `contacts-api`, the API's client for token introspection",
+    default: DEV_CONTACTS_API_SECRET,
+    notes:
+      "The default is development mode's only. Unset in production, the client is not registered and introspection is off (the API validates JWTs).",
+  },
+  {
+    name: "IDP_WEB_BFF_REDIRECT_URIS",
+    meaning: "`web-bff`'s registered redirect URIs, comma-separated, compared exactly",
+    default: DEV_WEB_BFF_REDIRECT_URIS,
+    notes: `${OTHER_BFF} to the BFF's BFF_REDIRECT_URI, \`<origin>/bff/callback\`.`,
+  },
+  {
+    name: "IDP_WEB_BFF_POST_LOGOUT_REDIRECT_URIS",
+    meaning: "`web-bff`'s registered post-logout redirect URIs, comma-separated, compared exactly",
+    default: DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS,
+    notes: `${OTHER_BFF} to the BFF's BFF_POST_LOGOUT_REDIRECT_URI.`,
+  },
+  {
+    name: "IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI",
+    meaning: "where the IdP posts logout tokens for `web-bff` (OpenID Connect Back-Channel Logout)",
+    default: DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI,
+    notes: `**Change it with the redirect URIs.** ${OTHER_BFF} to \`<origin>/bff/backchannel-logout\`. Left at the default, every logout token for web-bff goes to whatever listens on localhost:3000, and your BFF never learns of logouts at the IdP: its sessions outlive them. The IdP warns at start when it is left at the default in production mode, or while the redirect URIs name another origin. \`none\` turns it off. https, or http on loopback.`,
+  },
+  {
+    name: "IDP_API_AUDIENCE",
+    meaning: "the API's resource indicator: the `aud` of its access tokens",
+    default: DEV_API_AUDIENCE,
+    notes: "The API's API_AUDIENCE must be the same.",
+  },
+  {
+    name: "IDP_API_EXTRA_SCOPES",
+    meaning:
+      "more scopes of that API, space-separated, that `web-bff` may ask for (another app's, e.g. `notes:read notes:write`)",
+    notes: `Besides ${API_SCOPES.map((scope) => `\`${scope}\``).join(", ")}. Not \`openid\`, \`offline_access\`, \`profile\`, \`email\`.`,
+  },
+  {
+    name: "IDP_API_ACCESS_TOKEN_FORMAT",
+    meaning: "`jwt` (RFC 9068) or `opaque` access tokens for the API",
+    default: DEFAULT_API_ACCESS_TOKEN_FORMAT,
+    notes:
+      "`opaque` for an API that introspects (API_TOKEN_VALIDATION=introspection): oidc-provider cannot introspect JWT access tokens.",
+  },
+  {
+    name: "IDP_ACCESS_TOKEN_TTL",
+    meaning: "the lifetime of access tokens, in seconds",
+    default: DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+    notes: "1 to 86400.",
+  },
+  {
+    name: "IDP_REFRESH_TOKEN_GRACE_SECONDS",
+    meaning:
+      "how long a confidential client may present the refresh token it rotated last once more without the grant being revoked",
+    default: DEFAULT_REFRESH_TOKEN_GRACE_SECONDS,
+    notes: "0 to 300; 0 is strict: any replay revokes ([ADR 014](decisions/014-refresh-survives-faults.md)).",
+  },
+  {
+    name: "IDP_INSECURE_TOKEN_LOG_FILE",
+    meaning: "every issued token appended to this file (the e2e suite checks that none reaches the browser)",
+    notes: "Test aid: refused in production mode.",
+  },
+] as const satisfies readonly EnvVariable[];
+
+type IdpVariableName = (typeof IDP_VARIABLES)[number]["name"];
+
+/** IDP_DATA_DIR, resolved: the server's and the key rotation's. */
+export function idpDataDir(env: NodeJS.ProcessEnv, repoRoot: string): string {
+  return resolve(variableReader(IDP_VARIABLES, env)("IDP_DATA_DIR") ?? join(repoRoot, DEFAULT_DATA_DIR));
+}
 
 /**
  * Turns the IDP_* environment variables into a configuration, or throws one
@@ -37,11 +179,9 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
  */
 export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: string): IdpServerSettings {
   const problems: string[] = [];
-  const get = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === "" ? undefined : value;
-  };
-  const list = (name: string): string[] | undefined =>
+  const warnings: string[] = [];
+  const get = variableReader(IDP_VARIABLES, env);
+  const list = (name: IdpVariableName): string[] | undefined =>
     get(name)
       ?.split(",")
       .map((item) => item.trim())
@@ -68,7 +208,7 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
     problems.push(`IDP_PORT must be a port number 0-65535 (got "${portText}")`);
   }
 
-  const dataDir = resolve(get("IDP_DATA_DIR") ?? join(repoRoot, ".data", "idp"));
+  const dataDir = idpDataDir(env, repoRoot);
 
   const usersFile = get("IDP_USERS_FILE") ?? DEV_USERS_FILE;
   let users: IdpUser[] = [];
@@ -92,7 +232,7 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
   const contactsApiSecret =
     get("IDP_CONTACTS_API_SECRET") ?? (production ? undefined : DEV_CONTACTS_API_SECRET);
 
-  const urls = (name: string, fallback: string[]): string[] => {
+  const urls = (name: IdpVariableName, fallback: string[]): string[] => {
     const values = list(name) ?? fallback;
     for (const value of values) {
       const url = URL.parse(value);
@@ -117,6 +257,20 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
       `IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI must be an https URL, or http on loopback (got "${backchannelText}")`,
     );
   }
+  // Left unset, logout tokens go to the development BFF, and a BFF elsewhere never hears of a
+  // logout at the IdP: nothing fails, its sessions just outlive the logout. Likely a mistake in
+  // production, or when the redirect URIs send people to a BFF on another origin.
+  if (get("IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI") === undefined) {
+    const developmentOrigin = new URL(DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI).origin;
+    const otherOrigins =
+      get("IDP_WEB_BFF_REDIRECT_URIS") !== undefined &&
+      !redirectUris.some((uri) => URL.parse(uri)?.origin === developmentOrigin);
+    if (production || otherOrigins) {
+      warnings.push(
+        `IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI is not set: logout tokens for web-bff go to ${DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI}, the development BFF${otherOrigins ? ", not to the BFF that IDP_WEB_BFF_REDIRECT_URIS names" : ""}. Set it to your BFF's <origin>/bff/backchannel-logout (behind a balancer, the balancer's address), or to none.`,
+      );
+    }
+  }
 
   const apiAudience = get("IDP_API_AUDIENCE") ?? DEV_API_AUDIENCE;
   if (!URL.canParse(apiAudience)) problems.push(`IDP_API_AUDIENCE must be a URL (got "${apiAudience}")`);
@@ -131,13 +285,13 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
     }
   }
   // "opaque" for an API that introspects: oidc-provider cannot introspect JWT access tokens.
-  const apiAccessTokenFormat = get("IDP_API_ACCESS_TOKEN_FORMAT") ?? "jwt";
+  const apiAccessTokenFormat = get("IDP_API_ACCESS_TOKEN_FORMAT") ?? DEFAULT_API_ACCESS_TOKEN_FORMAT;
   if (apiAccessTokenFormat !== "jwt" && apiAccessTokenFormat !== "opaque") {
     problems.push(`IDP_API_ACCESS_TOKEN_FORMAT must be "jwt" or "opaque" (got "${apiAccessTokenFormat}")`);
   }
 
   const ttlText = get("IDP_ACCESS_TOKEN_TTL");
-  const accessTokenTtlSeconds = ttlText === undefined ? 300 : Number(ttlText);
+  const accessTokenTtlSeconds = ttlText === undefined ? DEFAULT_ACCESS_TOKEN_TTL_SECONDS : Number(ttlText);
   if (
     !Number.isSafeInteger(accessTokenTtlSeconds) ||
     accessTokenTtlSeconds < 1 ||
@@ -197,5 +351,5 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
   // (an https issuer) listen on loopback and let the proxy forward.
   const hostname = issuerUrl?.hostname ?? "127.0.0.1";
   const host = LOOPBACK.has(hostname) ? hostname.replace(/^\[|\]$/g, "") : "127.0.0.1";
-  return { config, host, port };
+  return { config, host, port, warnings };
 }

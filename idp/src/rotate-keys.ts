@@ -4,13 +4,14 @@
  * keeping the previous ones published. Restart the IdP afterwards; the BFF and
  * the API need no restart (they fetch the JWKS again on an unknown `kid`).
  */
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { idpDataDir } from "./env.ts";
 import { rotateSigningKeys } from "./keys.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const dataDir = resolve(process.env.IDP_DATA_DIR ?? join(repoRoot, ".data", "idp"));
+const dataDir = idpDataDir(process.env, repoRoot);
 const keysPath = join(dataDir, "jwks.json");
 const { kid, published } = rotateSigningKeys(keysPath);
 console.log(`idp: new signing key ${kid} in ${keysPath}`);

@@ -34,6 +34,7 @@ server.listen(settings.port, settings.host, () => {
   const port = typeof address === "object" && address ? address.port : settings.port;
   const note = new URL(idp.issuer).port === String(port) ? "" : ` (port ${port})`;
   console.log(`idp listening on ${idp.issuer}${note}`);
+  for (const warning of settings.warnings) console.warn(`idp: WARNING: ${warning}`);
   if (settings.config.insecureTokenLogFile) {
     console.warn(
       "idp: IDP_INSECURE_TOKEN_LOG_FILE is set: issued tokens are copied to a file (test aid only)",

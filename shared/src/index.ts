@@ -1,4 +1,5 @@
 export * from "./contacts.ts";
+export * from "./env-variables.ts";
 export * from "./inspector.ts";
 export * from "./problem.ts";
 export * from "./routes.ts";
