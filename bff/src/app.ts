@@ -38,6 +38,7 @@ import { createSealer } from "./session/seal.ts";
 import { createSessionCookie } from "./session/session-cookie.ts";
 import { createSessions } from "./session/sessions.ts";
 import { MemorySessionStore, type SessionStore } from "./session/store.ts";
+import { storeWithDeadline } from "./session/store-deadline.ts";
 
 export interface BffDeps {
   /** Every outgoing request (IdP and API) goes through it. Default: globalThis.fetch. */
@@ -102,13 +103,18 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Bff {
   };
 
   const sealer = createSealer(config.cookieSecrets);
-  const store = deps.store ?? new MemorySessionStore({ now });
+  // A shared store is reached over the network and can hang; this process's own Maps cannot.
+  const store = deps.store ? storeWithDeadline(deps.store) : new MemorySessionStore({ now });
   const oidc = createOidcClient(config, fetchImpl, now);
   const ended = createEndedSessions(store, {
     now,
     onStoreError: (error) =>
       logger.warn(
         `session store: an ended session is kept here until the store takes it (${describeError(error)})`,
+      ),
+    onDropped: (dropped) =>
+      logger.error(
+        `session store: ${dropped} ended-session record(s) dropped from a full outbox; other replicas will not know of those logouts`,
       ),
   });
   const flow = createInspector(config, { oidc, logger, now, logs: deps.flowLogs });

@@ -89,6 +89,21 @@ describe("the IdP ends a person's sessions through the back channel", () => {
     expect(await replay.json()).toMatchObject({ error: "invalid_request" });
   });
 
+  it("a logout by person ends the sessions begun before it was issued; a replay of it cannot reach a later one (D8m)", async () => {
+    const before = await loggedIn();
+    const token = await logoutToken();
+    // Delivered 100 s after it was issued (still inside the 120 s a logout token is accepted),
+    // after alice logged in again elsewhere.
+    system.advance(100_000);
+    const after = await loggedIn();
+    expect((await post(token)).status).toBe(200);
+    expect((await before.api("/api/contacts")).status).toBe(401);
+    expect((await after.api("/api/contacts")).status).toBe(200);
+    // Were the jti forgotten (the store could not say), the replay would change nothing either.
+    expect((await post(token)).status).toBe(400);
+    expect((await after.api("/api/contacts")).status).toBe(200);
+  });
+
   it("ends only the IdP session named by sid, when the token names one", async () => {
     const browser = await loggedIn();
     const { idTokenClaims } = (await (await browser.api("/bff/session")).json()) as {

@@ -144,4 +144,25 @@ describe("two BFF instances sharing Redis", () => {
     // And the logout recorded before the outage is still there, on both instances.
     expect((await call(second, bobCookie)).status).toBe(401);
   });
+  it("Redis down: someone whose access token expired can still log in again, and the new session works", async () => {
+    const carol = new TestBrowser(system);
+    await carol.login(USERS.alice);
+    const before = carol.cookie(HOST, SESSION)?.value ?? "";
+    await redis.stop();
+    try {
+      system.advance(10 * 60_000);
+      // The old session needs a refresh, which needs the store: 503, as above.
+      expect((await carol.api("/api/contacts")).status).toBe(503);
+      // Logging in does not ask the store whether the old session ended: it ends it anyway.
+      const landed = await carol.login(USERS.alice);
+      expect(new URL(landed).origin).toBe(BFF);
+      const after = carol.cookie(HOST, SESSION)?.value ?? "";
+      expect(after).not.toBe(before);
+      expect((await carol.api("/api/contacts")).status).toBe(200);
+      // The old cookie was ended by this instance, which remembers it while the store is away.
+      expect((await call(system.bff, before)).status).toBe(401);
+    } finally {
+      await redis.start();
+    }
+  });
 });

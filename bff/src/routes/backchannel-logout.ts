@@ -16,6 +16,8 @@ import type { Recorded } from "../session/ended-sessions.ts";
 
 /** A logout token's jti is remembered a little longer than such a token is accepted. */
 const TOKEN_ID_MEMORY_MS = 10 * 60 * 1000;
+/** How far ahead of the IdP's clock ours may run (the verifier's tolerance for `iat`). */
+const CLOCK_SKEW_MS = 30_000;
 
 export function backchannelLogoutRoutes({
   config,
@@ -43,8 +45,8 @@ export function backchannelLogoutRoutes({
     );
 
   /**
-   * Whether this logout token's `jti` is new; "unknown" when the store cannot say. An unknown
-   * one is honoured: a replayed logout token can only end again what it ended already.
+   * Whether this logout token's `jti` is new; "unknown" when the store cannot say (honoured:
+   * its records are already written, and writing them again changed nothing).
    */
   async function firstUse(jti: string): Promise<boolean | "unknown"> {
     try {
@@ -76,23 +78,24 @@ export function backchannelLogoutRoutes({
       );
     }
     const named = { sub: claims.sub, idpSid: claims.sid };
-    if ((await firstUse(claims.jti)) === false) {
-      flow.recordFor(named, (steps) => steps.backchannelLogout(token, "refused: already used"));
-      return refuse("This logout token was already used.");
-    }
 
+    // The records first, the jti after, and only once they are in the store: an IdP told 503
+    // sends the same token again (perhaps to another replica), which must not be refused as a
+    // replay. Writing the records twice changes nothing, because they are dated by the token.
     // Any session begun before now could still be alive until its absolute lifetime ends.
     const until = now() + config.sessionAbsoluteLifetimeSeconds * 1000;
+    // A logout by person ends the sessions begun before the token was issued (with our clock
+    // allowed to run ahead of the IdP's), so that a replay cannot reach sessions begun after it.
+    const at = Math.min(now(), claims.issuedAt + CLOCK_SKEW_MS);
     // The verifier refuses a token that names neither.
-    let recorded: Recorded = "stored";
-    if (claims.sid) recorded = await ended.markIdpSessionEnded(claims.sid, until);
-    else if (claims.sub) recorded = await ended.markSubjectEnded(claims.sub, now(), until);
-    logger.info(
-      `back-channel logout: ended ${claims.sid ? "one IdP session" : "every session of one person"}${recorded === "queued" ? " (here now, in the store once it is back)" : ""}`,
-    );
-    const what = claims.sid ? "ended this IdP session's sessions" : "ended every session of this person";
-    flow.recordFor(named, (steps) => steps.backchannelLogout(token, what));
+    const recorded: Recorded = claims.sid
+      ? await ended.markIdpSessionEnded(claims.sid, until)
+      : await ended.markSubjectEnded(claims.sub as string, at, until);
     if (recorded === "queued") {
+      logger.info(
+        `back-channel logout: ended ${claims.sid ? "one IdP session" : "every session of one person"} here now, in the store once it is back`,
+      );
+      flow.recordFor(named, (steps) => steps.backchannelLogout(token, "queued: the store cannot be reached"));
       // Honoured by this process at once and written to the store when it is back, but not yet
       // safe from a crash: say so, so that an IdP that retries does, and its log shows it.
       return Response.json(
@@ -103,6 +106,15 @@ export function backchannelLogoutRoutes({
         { status: 503, headers: { "cache-control": "no-store", "retry-after": "2" } },
       );
     }
+    if ((await firstUse(claims.jti)) === false) {
+      flow.recordFor(named, (steps) => steps.backchannelLogout(token, "refused: already used"));
+      return refuse("This logout token was already used.");
+    }
+    logger.info(
+      `back-channel logout: ended ${claims.sid ? "one IdP session" : "every session of one person"}`,
+    );
+    const what = claims.sid ? "ended this IdP session's sessions" : "ended every session of this person";
+    flow.recordFor(named, (steps) => steps.backchannelLogout(token, what));
     c.header("cache-control", "no-store");
     return c.body(null, 200);
   });

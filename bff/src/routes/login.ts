@@ -52,7 +52,9 @@ export function loginRoutes(services: BffServices): Hono {
 
   routes.get(BFF_ROUTES.login, async (c) => {
     const returnTo = safeReturnTo(c.req.query("returnTo"));
-    const current = await sessions.current(c);
+    // The session this login replaces, even one the store cannot vouch for now: it is ended
+    // at the callback either way, and a store outage must not stop anyone logging in.
+    const current = await sessions.toReplace(c);
     const scopes = requestedScopes(c.req.query("scope"), config, current?.tokens.scopes ?? []);
     const prompt = c.req.query("prompt");
     if (prompt !== undefined && !PROMPTS.has(prompt)) {
@@ -164,7 +166,7 @@ export function loginRoutes(services: BffServices): Hono {
     // A login in a browser that still has a session (another person, or the same one again)
     // ends the old one: a copy of its cookie must not stay usable. Browsers leave the session
     // cookie out of the IdP's redirect here, so /bff/login noted which one it was.
-    const previous = await sessions.current(c);
+    const previous = await sessions.toReplace(c);
     if (previous) await sessions.end(c, previous);
     if (login.replaces && login.replaces.sid !== previous?.sid) {
       await sessions.endById(login.replaces.sid, login.replaces.until);

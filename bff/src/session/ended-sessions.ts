@@ -84,12 +84,20 @@ interface Queued {
 
 export function createEndedSessions(
   store: SessionStore,
-  options: { now: () => number; onStoreError?: (error: unknown) => void },
+  options: {
+    now: () => number;
+    onStoreError?: (error: unknown) => void;
+    /** A record dropped from a full outbox (it stays in this process's memory, not in the store). */
+    onDropped?: (dropped: number) => void;
+  },
 ): EndedSessions {
   const { now } = options;
   const here = new RememberedHere(now);
   const outbox: Queued[] = [];
   let draining = false;
+  // Drops are reported once a minute at most, with how many since the last report.
+  let dropped = 0;
+  let lastDropSaid = Number.NEGATIVE_INFINITY;
 
   async function drain() {
     if (draining) return;
@@ -124,7 +132,15 @@ export function createEndedSessions(
       }
     }
     outbox.push({ write, until });
-    if (outbox.length > MAX_QUEUED) outbox.shift();
+    if (outbox.length > MAX_QUEUED) {
+      outbox.shift();
+      dropped++;
+      if (now() - lastDropSaid >= 60_000) {
+        options.onDropped?.(dropped);
+        dropped = 0;
+        lastDropSaid = now();
+      }
+    }
     void drain();
     return "queued";
   }

@@ -27,6 +27,11 @@ import { type SessionCookie, SessionTooLargeError } from "./session-cookie.ts";
 export interface Sessions {
   /** The request's live session, or undefined. A dead or unreadable cookie is deleted on the way. */
   current(c: Context): Promise<SessionData | undefined>;
+  /**
+   * The session the cookie holds, without asking whether it was ended: for a login, which ends
+   * it anyway, and which must not fail because the store cannot be asked (docs/decisions/016).
+   */
+  toReplace(c: Context): Promise<SessionData | undefined>;
   /** Like `current`, but a missing session is a 401 problem (`not_authenticated` or `session_expired`). */
   require(c: Context): Promise<SessionData>;
   /**
@@ -129,6 +134,18 @@ export function createSessions(options: SessionsOptions): Sessions {
       }
     },
   };
+  // Said once a minute at most, with how many, so that an outage is seen in the log but does not flood it.
+  let servedUnchecked = 0;
+  let lastSaid = Number.NEGATIVE_INFINITY;
+  const noteServedUnchecked = () => {
+    servedUnchecked++;
+    if (now() - lastSaid < 60_000) return;
+    logger.warn(
+      `session store unreachable: ${servedUnchecked} request(s) served on a valid access token without the ended-session check`,
+    );
+    servedUnchecked = 0;
+    lastSaid = now();
+  };
   const store = {
     /**
      * Whether the session was ended. With the store unreachable and no record here
@@ -141,15 +158,18 @@ export function createSessions(options: SessionsOptions): Sessions {
     async isEnded(session: SessionData): Promise<boolean> {
       const ended = await options.ended.isEnded(session);
       if (ended !== "unknown") return ended;
-      if (session.tokens.accessTokenExpiresAt > now()) return false;
+      if (session.tokens.accessTokenExpiresAt > now()) {
+        noteServedUnchecked();
+        return false;
+      }
       throw new BffError("session_store_unavailable", "The session store cannot be reached.");
     },
     /** Recorded here at once and in the store as soon as it can take it (ended-sessions.ts). */
     markEnded: (sid: string, until: number) => options.ended.markEnded(sid, until),
   };
 
-  /** Reads and checks the cookie: "none" (never had one), "ended" (had one that is over), or the session. */
-  async function load(c: Context): Promise<SessionData | "none" | "ended"> {
+  /** Reads the cookie and checks what needs no store: "none", "ended" (by its lifetimes), or the session. */
+  async function unseal(c: Context): Promise<SessionData | "none" | "ended"> {
     const read = await cookie.read(c);
     if (read.state === "absent") return "none";
     if (read.state === "unreadable") {
@@ -162,7 +182,18 @@ export function createSessions(options: SessionsOptions): Sessions {
       cookie.clear(c);
       return "none";
     }
-    if (!isWithinLifetime(session, lifetimes, now()) || (await store.isEnded(session))) {
+    if (!isWithinLifetime(session, lifetimes, now())) {
+      cookie.clear(c);
+      return "ended";
+    }
+    return session;
+  }
+
+  /** Reads and checks the cookie: "none" (never had one), "ended" (had one that is over), or the session. */
+  async function load(c: Context): Promise<SessionData | "none" | "ended"> {
+    const session = await unseal(c);
+    if (typeof session === "string") return session;
+    if (await store.isEnded(session)) {
       cookie.clear(c);
       return "ended";
     }
@@ -198,6 +229,11 @@ export function createSessions(options: SessionsOptions): Sessions {
     async current(c) {
       const loaded = await load(c);
       return typeof loaded === "string" ? undefined : touch(c, loaded);
+    },
+
+    async toReplace(c) {
+      const session = await unseal(c);
+      return typeof session === "string" ? undefined : session;
     },
 
     async require(c) {
