@@ -99,7 +99,7 @@ async function openInteraction() {
   return { path: `/interaction/${uid}/login`, cookie: browser.cookieHeader(`/interaction/${uid}/login`) };
 }
 
-describe("request bodies over the IdP's limit (X26)", () => {
+describe("request bodies over the IdP's limit (X18)", () => {
   it("is 16 KB", () => {
     expect(BODY_LIMIT_BYTES).toBe(16 * 1024);
   });
@@ -118,7 +118,7 @@ describe("request bodies over the IdP's limit (X26)", () => {
 
   for (const { group, path, headers } of routes) {
     for (const chunked of [false, true]) {
-      it(`${group} (${path}), ${chunked ? "without a length" : "with its length"}: 413, cut off after a few hundred KB of 50 MB (X26)`, async () => {
+      it(`${group} (${path}), ${chunked ? "without a length" : "with its length"}: 413, cut off after a few hundred KB of 50 MB (X18)`, async () => {
         const sent = await stream(path, { total: HUGE, chunked, headers });
         expect(sent.status, sent.body.slice(0, 200)).toBe(413);
         expect(sent.serverRead).toBeLessThan(2 * MB);
@@ -126,7 +126,7 @@ describe("request bodies over the IdP's limit (X26)", () => {
     }
   }
 
-  it("a route that reads no body: refused or answered, and cut off all the same (X26)", async () => {
+  it("a route that reads no body: refused or answered, and cut off all the same (X18)", async () => {
     const declared = await stream("/nothing/here", { total: HUGE, chunked: false });
     expect(declared.status).toBe(413);
     expect(declared.serverRead).toBeLessThan(2 * MB);
@@ -135,7 +135,7 @@ describe("request bodies over the IdP's limit (X26)", () => {
     expect(chunked.serverRead).toBeLessThan(2 * MB);
   });
 
-  it("the login form, in a real interaction: 413 and a readable page, with or without a length; just under the limit it is checked as usual (X26)", async () => {
+  it("the login form, in a real interaction: 413 and a readable page, with or without a length; just under the limit it is checked as usual (X18)", async () => {
     for (const chunked of [false, true]) {
       const { path, cookie } = await openInteraction();
       const sent = await stream(path, { total: HUGE, chunked, headers: { cookie, accept: "text/html" } });
@@ -157,7 +157,7 @@ describe("request bodies over the IdP's limit (X26)", () => {
     expect(answer.body).toContain("Invalid username or password");
   });
 
-  it("a burst of large bodies on every route leaves the process's memory flat (X26)", async () => {
+  it("a burst of large bodies on every route leaves the process's memory flat (X18)", async () => {
     const before = process.memoryUsage().rss;
     const paths = [...routes.map((route) => route.path), "/nothing/here", (await openInteraction()).path];
     const answers = await Promise.all(

@@ -35,8 +35,8 @@ function expectNoInsides(response: Response, what: string) {
   expect(response.body, what).not.toMatch(/TypeError|persist can only|node_modules|\n\s+at \S/);
 }
 
-describe("the device pages without a session (X25)", () => {
-  it("answer a stale form, an unknown /device/<uid> and a malformed one with the code entry page, not a 500 (X25)", async () => {
+describe("the device pages without a session (X17)", () => {
+  it("answer a stale form, an unknown /device/<uid> and a malformed one with the code entry page, not a 500 (X17)", async () => {
     const browser = new Browser(idp);
     const stale = await browser.post("/device", { xsrf: "from-an-old-page", user_code: "BCDF-GHJK" });
     expectReadablePage(stale, "POST /device with a stale xsrf");
@@ -65,7 +65,7 @@ describe("the device pages without a session (X25)", () => {
     }
   });
 
-  it("give a browser without any cookie a working form after a stale one (X25)", async () => {
+  it("give a browser without any cookie a working form after a stale one (X17)", async () => {
     const browser = new Browser(idp);
     const stale = await browser.post("/device", { xsrf: "x", user_code: "BCDF-GHJK" });
     // The page's new form is backed by a stored session: the next try is checked, not "out of date".
@@ -74,7 +74,7 @@ describe("the device pages without a session (X25)", () => {
   });
 });
 
-describe("malformed requests to the IdP's pages (X25)", () => {
+describe("malformed requests to the IdP's pages (X17)", () => {
   const paths = [
     "/device",
     "/device/",
@@ -113,7 +113,7 @@ describe("malformed requests to the IdP's pages (X25)", () => {
     "idp_interaction=%; idp_interaction.sig=%",
   ];
 
-  it("are never answered with a 5xx, always with the security headers and no stack trace (X25)", async () => {
+  it("are never answered with a 5xx, always with the security headers and no stack trace (X17)", async () => {
     let count = 0;
     for (const url of paths) {
       for (const method of ["GET", "HEAD", "POST", "PUT", "DELETE"] as const) {
@@ -141,8 +141,8 @@ describe("malformed requests to the IdP's pages (X25)", () => {
   });
 });
 
-describe("an error that escapes oidc-provider's own handlers (X25)", () => {
-  it("still gets a page with the security headers, or an OAuth error document, never the error (X25)", async () => {
+describe("an error that escapes oidc-provider's own handlers (X17)", () => {
+  it("still gets a page with the security headers, or an OAuth error document, never the error (X17)", async () => {
     // The store fails to write a session, after oidc-provider's error handler has run.
     const failing = await testIdp();
     try {
