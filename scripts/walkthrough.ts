@@ -15,30 +15,47 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 
+import { reuseSnippets } from "./reuse-snippets.ts";
 import { ROOT } from "./system.ts";
 
-const DOC = path.join(ROOT, "docs", "reuse.md");
 const APP = path.join(ROOT, "examples", "my-app");
-const SNIPPET = /<!-- file: (\S+) -->\n```[a-z]*\n([\s\S]*?)\n```/g;
 
 function fail(message: string): never {
   console.error(`walkthrough: ${message}`);
   process.exit(1);
 }
 
-const snippets = [...readFileSync(DOC, "utf8").matchAll(SNIPPET)].map(([, file = "", text = ""]) => ({
-  file,
-  text: `${text}\n`,
-}));
-if (snippets.length < 6) fail(`docs/reuse.md marks only ${snippets.length} files; expected the whole app`);
+/** Inside this workspace the app links the packages themselves: `workspace:*` where the page names a version. */
+function asInWorkspace(manifest: Record<string, unknown>): Record<string, unknown> {
+  const linked = (deps: unknown) =>
+    Object.fromEntries(
+      Object.entries((deps ?? {}) as Record<string, string>).map(([name, range]) => [
+        name,
+        name.startsWith("@oidc-bff/") ? "workspace:*" : range,
+      ]),
+    );
+  return {
+    ...manifest,
+    dependencies: linked(manifest.dependencies),
+    devDependencies: linked(manifest.devDependencies),
+  };
+}
+
+let snippets: ReturnType<typeof reuseSnippets>;
+try {
+  snippets = reuseSnippets();
+} catch (error) {
+  fail((error as Error).message);
+}
 
 for (const { file, text } of snippets) {
-  const target = path.resolve(ROOT, file);
-  if (!target.startsWith(`${APP}${path.sep}`)) fail(`${file} is outside examples/my-app`);
-  if (file.endsWith("package.json")) {
+  const target = path.join(APP, file);
+  if (file === "package.json") {
     const committed: unknown = JSON.parse(readFileSync(target, "utf8"));
-    if (!isDeepStrictEqual(committed, JSON.parse(text))) {
-      fail(`${file} differs from the one in docs/reuse.md: update it, then run pnpm install`);
+    if (!isDeepStrictEqual(committed, asInWorkspace(JSON.parse(text)))) {
+      fail(
+        `examples/my-app/package.json differs from the one in docs/reuse.md (with workspace:* for @oidc-bff/*): update it, then run pnpm install`,
+      );
     }
     continue;
   }
@@ -48,7 +65,7 @@ for (const { file, text } of snippets) {
 console.log(`walkthrough: wrote ${snippets.length - 1} files from docs/reuse.md to examples/my-app`);
 
 // A fresh IdP store each run, so the first login meets the consent page as a new user would.
-rmSync(path.join(ROOT, ".data", "my-app"), { recursive: true, force: true });
+rmSync(path.join(APP, ".data"), { recursive: true, force: true });
 
 // The snippets must typecheck as they are printed.
 const tsc = spawnSync(path.join(ROOT, "node_modules", ".bin", "tsc"), ["-p", APP], { stdio: "inherit" });
