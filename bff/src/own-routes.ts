@@ -16,6 +16,7 @@
 import { type AuthenticatedSession, BFF_ROUTES } from "@oidc-bff/shared";
 import type { Context, MiddlewareHandler } from "hono";
 
+import { requireSameOriginScript } from "./csrf.ts";
 import { BffError, problemResponse } from "./errors.ts";
 import { sessionView } from "./routes/session.ts";
 import type { BffServices } from "./services.ts";
@@ -26,7 +27,9 @@ export interface OwnRouteHelpers {
   /**
    * Middleware: only a request with a live session gets through. Otherwise a 401 problem
    * (`not_authenticated` or `session_expired`), or with `page: true` a redirect to the
-   * login, which comes back to the same path.
+   * login, which comes back to the same path. A method other than GET, HEAD or OPTIONS must
+   * also pass the BFF's cross-site check (the `x-csrf: 1` header, which `@oidc-bff/client`
+   * adds; same-origin `Sec-Fetch-Site` and `Origin`): 403 `csrf_check_failed` otherwise.
    */
   requireSession(options?: { page?: boolean }): MiddlewareHandler;
   /**
@@ -37,12 +40,16 @@ export interface OwnRouteHelpers {
   fetchApi(c: Context, path: string, init?: RequestInit): Promise<Response>;
 }
 
+/** Methods that change nothing (RFC 9110 §9.2.1), so a cross-site request gains nothing by them. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 export function ownRouteHelpers({ config, sessions, fetch }: BffServices): OwnRouteHelpers {
   const lifetimes = {
     absoluteSeconds: config.sessionAbsoluteLifetimeSeconds,
     idleSeconds: config.sessionIdleTimeoutSeconds,
   };
   const base = config.apiBaseUrl.href.replace(/\/+$/, "");
+  const sameOriginScript = requireSameOriginScript(config.ownOrigin);
 
   /** The answer a BffError deserves (Hono adds the cookies this request set or cleared). */
   const answer = (error: unknown): Response => {
@@ -59,6 +66,9 @@ export function ownRouteHelpers({ config, sessions, fetch }: BffServices): OwnRo
     requireSession(options = {}) {
       return async (c, next) => {
         try {
+          // As on the BFF's own routes: a call that changes something must come from script on
+          // this origin (csrf.ts), or any site could make the browser send it with the cookie.
+          if (!SAFE_METHODS.has(c.req.method)) await sameOriginScript(c, async () => {});
           await sessions.require(c);
         } catch (error) {
           if (options.page && error instanceof BffError && error.status === 401) {

@@ -18,6 +18,7 @@ beforeEach(async () => {
   app = new Hono();
   app.get("/account", bff.requireSession({ page: true }), async (c) => c.json(await bff.session(c)));
   app.get("/own/me", bff.requireSession(), async (c) => c.json({ sub: (await bff.session(c))?.user.sub }));
+  app.post("/own/notes", bff.requireSession(), async (c) => c.json({ saved: true }, 201));
   app.get("/own/summary", async (c) => {
     const contacts = await bff.fetchApi(c, "/contacts");
     if (!contacts.ok) return contacts;
@@ -51,6 +52,24 @@ describe("the application's own routes", () => {
     const page = await stranger.fetch(`${BFF}/account?tab=2`, { redirect: "manual" });
     expect(page.status).toBe(302);
     expect(page.headers.get("location")).toBe(`/bff/login?returnTo=${encodeURIComponent("/account?tab=2")}`);
+  });
+
+  it("a route of the app's own that changes something needs the same cross-site check as the BFF's", async () => {
+    const alice = new TestBrowser(system);
+    await alice.login(USERS.alice);
+    // What a form on another site can send: the cookie (were it not Strict), but no header.
+    const forged = await alice.fetch(`${BFF}/own/notes`, { method: "POST", body: "x" });
+    expect(forged.status).toBe(403);
+    expect(await forged.json()).toMatchObject({ code: "csrf_check_failed" });
+    const crossSite = await alice.fetch(`${BFF}/own/notes`, {
+      method: "POST",
+      headers: { "x-csrf": "1", "sec-fetch-site": "cross-site" },
+    });
+    expect(crossSite.status).toBe(403);
+    // The app's own script, through @oidc-bff/client.
+    expect(
+      (await alice.fetch(`${BFF}/own/notes`, { method: "POST", headers: { "x-csrf": "1" } })).status,
+    ).toBe(201);
   });
 
   it("with a session: the page reads who is logged in and the scopes, never a token", async () => {

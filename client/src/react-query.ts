@@ -22,9 +22,9 @@ import {
   useQuery,
   useQueryClient,
 } from "@tanstack/react-query";
-import { createContext, createElement, type ReactNode, useContext } from "react";
+import { createContext, createElement, type ReactNode, useContext, useEffect, useRef } from "react";
 
-import { type BffClient, createBffClient } from "./bff-client.ts";
+import { type BffClient, createBffClient, RELOGIN_PAUSE_MS } from "./bff-client.ts";
 import { isUnauthenticated } from "./bff-error.ts";
 import type { LoginOptions } from "./login-url.ts";
 
@@ -67,6 +67,57 @@ export function useSession() {
 export function useLogin(): (returnTo?: string, options?: LoginOptions) => void {
   const client = useBffClient();
   return (returnTo, options) => client.login(returnTo, options);
+}
+
+/** When RequireLogin last sent the browser to log in, in this tab. */
+const REQUIRED_LOGIN_KEY = "oidc-bff:required-login-at";
+
+/**
+ * A page that needs a login, for any router: its children are rendered only for a logged-in
+ * person whose session holds `scopes` (if given); anyone else is sent to log in, or to allow
+ * the missing scopes (incremental authorization), and comes back to this page. `fallback` is
+ * shown meanwhile. With React Router:
+ * `<Route path="/account" element={<RequireLogin><Account /></RequireLogin>} />`.
+ *
+ * Not twice within RELOGIN_PAUSE_MS: a login that came back without the session (the browser
+ * dropped the cookie, the provider did not grant the scope) would only loop; that is thrown
+ * instead, for the app's error boundary.
+ */
+export function RequireLogin(props: {
+  children?: ReactNode;
+  fallback?: ReactNode;
+  scopes?: readonly string[];
+}): ReactNode {
+  const session = useSession();
+  const login = useLogin();
+  const view = session.data;
+  const missing = view?.authenticated
+    ? (props.scopes ?? []).filter((scope) => !view.scopes.includes(scope))
+    : [];
+  const needsLogin = view !== undefined && (!view.authenticated || missing.length > 0);
+  // This page already sent the browser off: it is leaving, not looping.
+  const leaving = useRef(false);
+  const lastTry = Number(globalThis.sessionStorage?.getItem(REQUIRED_LOGIN_KEY) ?? 0);
+  const looping = needsLogin && !leaving.current && Date.now() - lastTry < RELOGIN_PAUSE_MS;
+  const missingScopes = missing.join(" ");
+
+  useEffect(() => {
+    if (!needsLogin || looping || leaving.current) return;
+    leaving.current = true;
+    globalThis.sessionStorage?.setItem(REQUIRED_LOGIN_KEY, String(Date.now()));
+    login(undefined, missingScopes ? { scopes: missingScopes.split(" ") } : {});
+  }, [needsLogin, looping, missingScopes, login]);
+
+  if (session.isError) throw session.error;
+  if (looping) {
+    throw new Error(
+      missing.length > 0
+        ? `The login did not grant ${missing.join(", ")}.`
+        : "The login did not hold: the browser came back without a session.",
+    );
+  }
+  if (!view || needsLogin) return props.fallback ?? null;
+  return props.children ?? null;
 }
 
 /**
