@@ -54,7 +54,7 @@ describe("the application's own routes", () => {
     expect(page.headers.get("location")).toBe(`/bff/login?returnTo=${encodeURIComponent("/account?tab=2")}`);
   });
 
-  it("a route of the app's own that changes something needs the same cross-site check as the BFF's", async () => {
+  it("a route of the app's own that changes something needs the same cross-site check as the BFF's (X27)", async () => {
     const alice = new TestBrowser(system);
     await alice.login(USERS.alice);
     // What a form on another site can send: the cookie (were it not Strict), but no header.
