@@ -38,8 +38,7 @@ export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 300;
 export const DEFAULT_API_ACCESS_TOKEN_FORMAT = "jwt";
 
 /** What the three web-bff URIs tell whoever sets up another app: they name the development BFF. */
-const OTHER_BFF =
-  "The default names the development BFF on `http://localhost:3000`: for a BFF anywhere else (another port or host; behind a balancer, the balancer's address) set it";
+const OTHER_BFF = `The default names the development BFF on \`${new URL(DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI).origin}\` (\`pnpm start\` sets it for BFF_PORT): for a BFF anywhere else (another port or host; behind a balancer, the balancer's address) set it`;
 
 /**
  * Every variable the IdP reads: `idpSettingsFromEnvironment` reads these names
@@ -64,6 +63,8 @@ export const IDP_VARIABLES = [
     name: "IDP_PORT",
     meaning: "the port it listens on",
     default: { described: "the issuer's port (80 or 443 when it names none)" },
+    notes:
+      "`pnpm start`, `pnpm dev` and the e2e suite read it too (default 4000) and give the IdP the issuer `http://127.0.0.1:<IDP_PORT>`, the API and the BFF that issuer.",
   },
   {
     name: "IDP_DATA_DIR",
@@ -121,7 +122,7 @@ export const IDP_VARIABLES = [
     name: "IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI",
     meaning: "where the IdP posts logout tokens for `web-bff` (OpenID Connect Back-Channel Logout)",
     default: DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI,
-    notes: `**Change it with the redirect URIs.** ${OTHER_BFF} to \`<origin>/bff/backchannel-logout\`. Left at the default, every logout token for web-bff goes to whatever listens on localhost:3000, and your BFF never learns of logouts at the IdP: its sessions outlive them. The IdP warns at start when it is left at the default in production mode, or while the redirect URIs name another origin. \`none\` turns it off. https, or http on loopback.`,
+    notes: `**Change it with the redirect URIs.** ${OTHER_BFF} to \`<origin>/bff/backchannel-logout\`. Left at the default, every logout token for web-bff goes to whatever listens on ${new URL(DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI).host}, and your BFF never learns of logouts at the IdP: its sessions outlive them. The IdP warns at start when it is left at the default in production mode, or while the redirect URIs name another origin. \`none\` turns it off. https, or http on loopback.`,
   },
   {
     name: "IDP_API_AUDIENCE",
