@@ -117,7 +117,9 @@ Forgetting the redirect URIs shows at the first login (the IdP refuses the
 \`redirect_uri\`). Forgetting the back-channel URI shows nowhere: the IdP keeps posting
 logout tokens to \`${new URL(DEFAULT_LOCAL_SYSTEM.bff).host}\`, and your BFF's sessions outlive a logout at the IdP.
 The IdP prints a warning at start when it is left unset in production mode, or while
-the redirect URIs name another origin.
+the redirect URIs name another origin. More relying parties, or \`web-bff\` replaced with
+all its URIs in one place: \`IDP_CLIENTS_FILE\`
+([the embedded IdP's recipe for adding a client](providers.md#the-embedded-idp-adding-a-client)).
 
 ${sections.join("\n")}`;
 }
