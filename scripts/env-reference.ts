@@ -13,6 +13,7 @@ import { API_VARIABLES } from "../api/src/env.ts";
 import { BFF_VARIABLES, type BffVariable } from "../bff/src/env.ts";
 import { IDP_VARIABLES } from "../idp/src/env.ts";
 import type { EnvVariable } from "../shared/src/env-variables.ts";
+import { DEFAULT_LOCAL_PORTS, DEFAULT_LOCAL_SYSTEM } from "../shared/src/local-system.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const REFERENCE_PATH = join(ROOT, "docs", "configuration.md");
@@ -84,10 +85,25 @@ parses its environment through a reader that accepts the listed names only, and 
 fails when a \`BFF_*\`, \`IDP_*\` or \`API_*\` name appears in the code or the docs
 without an entry here. A value is trimmed; an empty one counts as unset.
 
+## The whole system on other ports
+
+\`pnpm start\`, \`./run start\`, \`pnpm dev\` and the e2e suite start the BFF, the IdP and the
+API on \`BFF_PORT\`, \`IDP_PORT\` and \`API_PORT\` (${DEFAULT_LOCAL_PORTS.bff}, ${DEFAULT_LOCAL_PORTS.idp} and ${DEFAULT_LOCAL_PORTS.api} when unset) and
+derive every URL that names a port from them (shared/src/local-system.ts): the IdP's
+issuer, web-bff's redirect, post-logout and back-channel URIs, the API's audience, the
+BFF's issuer and API base URL:
+
+\`\`\`sh
+BFF_PORT=5410 IDP_PORT=5411 API_PORT=5412 pnpm start   # then open http://localhost:5410
+\`\`\`
+
+Each server started on its own (\`node bff/src/server.ts\`, ...) reads only its own
+variables below; its defaults name the usual ports.
+
 ## Another app on the embedded IdP
 
 The IdP registers one client for people's logins, \`web-bff\`, and its three URIs
-default to the development BFF on \`http://localhost:3000\`. A BFF anywhere else (your
+default to the development BFF on \`${DEFAULT_LOCAL_SYSTEM.bff}\`. A BFF anywhere else (your
 own app on another port, another host, several replicas behind a balancer) needs all
 three set to its public origin, the balancer's address behind a balancer:
 
@@ -99,9 +115,11 @@ IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI=http://localhost:3100/bff/backchannel-logout
 
 Forgetting the redirect URIs shows at the first login (the IdP refuses the
 \`redirect_uri\`). Forgetting the back-channel URI shows nowhere: the IdP keeps posting
-logout tokens to \`localhost:3000\`, and your BFF's sessions outlive a logout at the IdP.
+logout tokens to \`${new URL(DEFAULT_LOCAL_SYSTEM.bff).host}\`, and your BFF's sessions outlive a logout at the IdP.
 The IdP prints a warning at start when it is left unset in production mode, or while
-the redirect URIs name another origin.
+the redirect URIs name another origin. More relying parties, or \`web-bff\` replaced with
+all its URIs in one place: \`IDP_CLIENTS_FILE\`
+([the embedded IdP's recipe for adding a client](providers.md#the-embedded-idp-adding-a-client)).
 
 ${sections.join("\n")}`;
 }

@@ -10,7 +10,7 @@
  * node_modules, so an installed package must be JavaScript. The published
  * manifest is the workspace one with its `publishConfig` applied (the `exports`
  * of the built files), `workspace:*` replaced by the version, and the
- * development-only fields left out (docs/decisions/018).
+ * development-only fields left out (docs/decisions/020).
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";

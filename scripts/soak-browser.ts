@@ -1,9 +1,9 @@
 /**
  * The soak test's browser: the shared HTTP browser (http-browser.ts) pointed at
- * the system's default addresses, and the development users it signs in as.
+ * the system's addresses (BFF_PORT, IDP_PORT, API_PORT), and the development users it signs in as.
  */
 import { HttpBrowser } from "./http-browser.ts";
-import { ADDRESSES } from "./system.ts";
+import { addressesFromEnvironment } from "./system.ts";
 
 export { SESSION_COOKIE } from "./http-browser.ts";
 
@@ -13,7 +13,7 @@ export const USERS = {
 } as const;
 
 export class SoakBrowser extends HttpBrowser {
-  constructor() {
-    super({ bff: ADDRESSES.bff, idp: ADDRESSES.idp });
+  constructor({ bff, idp } = addressesFromEnvironment()) {
+    super({ bff, idp });
   }
 }

@@ -267,7 +267,7 @@ try {
     const person = {
       name: `${user.username}${Math.floor(i / 2) + 1}`,
       user,
-      browser: new SoakBrowser(),
+      browser: new SoakBrowser(running.addresses),
       added: [],
     };
     await person.browser.login(user);

@@ -2,7 +2,9 @@
  * Starts the whole system on loopback: IdP, API and BFF (and, in dev mode, the
  * Vite dev server), each as its own Node process with its own environment, just
  * as they would run in production. Used by `pnpm start`, `pnpm dev` and the
- * Playwright suite.
+ * Playwright suite, on the ports BFF_PORT, IDP_PORT and API_PORT name (3000,
+ * 4000 and 4001 when unset): every URL that names a port, in every process's
+ * environment, comes from shared/src/local-system.ts.
  *
  * Development secrets (the BFF's cookie secret, the web-bff client secret, the
  * IdP's cookie keys) are generated once per data directory and kept there,
@@ -14,14 +16,17 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { type LocalSystem, localSystem } from "../shared/src/local-system.ts";
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-export const ADDRESSES = {
-  idp: "http://127.0.0.1:4000",
-  api: "http://localhost:4001",
-  bff: "http://localhost:3000",
-  vite: "http://localhost:5173",
-} as const;
+/**
+ * Where `pnpm start`, `pnpm dev` and the e2e suite put each part: BFF_PORT,
+ * IDP_PORT and API_PORT. Throws an error naming each bad value.
+ */
+export function addressesFromEnvironment(): LocalSystem {
+  return localSystem(process.env);
+}
 
 export interface SystemOptions {
   /** "start" serves the built SPA from the BFF; "dev" runs Vite with hot reload in front of it. */
@@ -39,6 +44,8 @@ export interface SystemOptions {
   env?: Record<string, string>;
   /** Where each line the processes print goes. Default: this process's stdout, tagged [idp], [api]... */
   log?: (name: ProcessName, line: string) => void;
+  /** Where each part listens. Default: from BFF_PORT, IDP_PORT and API_PORT (addressesFromEnvironment). */
+  addresses?: LocalSystem;
 }
 
 export type ProcessName = "idp" | "api" | "bff" | "web";
@@ -69,44 +76,48 @@ export function systemEnvironment(
 ): Record<"idp" | "api" | "bff", Record<string, string>> {
   const dataDir = path.resolve(options.dataDir ?? path.join(ROOT, ".data"));
   const secrets = loadOrCreateSecrets(dataDir);
+  const addresses = options.addresses ?? addressesFromEnvironment();
   // In dev mode the browser is on Vite's origin, which proxies /bff and /api to the BFF,
   // so the IdP must send the browser back there.
-  const publicOrigin = options.mode === "dev" ? ADDRESSES.vite : ADDRESSES.bff;
+  const publicOrigin = options.mode === "dev" ? addresses.vite : addresses.bff;
   const extra = options.env ?? {};
   return {
     idp: {
-      IDP_ISSUER: ADDRESSES.idp,
+      IDP_ISSUER: addresses.idp,
+      IDP_PORT: String(addresses.ports.idp),
       IDP_MODE: "development",
       IDP_DATA_DIR: path.join(dataDir, "idp"),
       IDP_COOKIE_KEYS: secrets.idpCookieKeys.join(","),
       IDP_WEB_BFF_SECRET: secrets.webBffClientSecret,
       IDP_WEB_BFF_REDIRECT_URIS: `${publicOrigin}/bff/callback`,
       IDP_WEB_BFF_POST_LOGOUT_REDIRECT_URIS: `${publicOrigin}/`,
-      IDP_API_AUDIENCE: ADDRESSES.api,
+      // The BFF itself, in dev mode too: the IdP posts there directly, not through Vite.
+      IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI: `${addresses.bff}/bff/backchannel-logout`,
+      IDP_API_AUDIENCE: addresses.api,
       ...extra,
     },
     api: {
-      API_PORT: "4001",
-      API_ISSUER: ADDRESSES.idp,
-      API_AUDIENCE: ADDRESSES.api,
+      API_PORT: String(addresses.ports.api),
+      API_ISSUER: addresses.idp,
+      API_AUDIENCE: addresses.api,
       API_DB_PATH: path.join(dataDir, "api", "contacts.sqlite"),
       ...extra,
     },
     bff: {
-      BFF_PORT: "3000",
+      BFF_PORT: String(addresses.ports.bff),
       BFF_MODE: "development",
       // The embedded IdP speaks plain http on loopback; the BFF refuses that unless told, loudly.
       BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER: "true",
-      BFF_ISSUER: ADDRESSES.idp,
+      BFF_ISSUER: addresses.idp,
       BFF_CLIENT_ID: "web-bff",
       BFF_CLIENT_SECRET: secrets.webBffClientSecret,
       BFF_REDIRECT_URI: `${publicOrigin}/bff/callback`,
       BFF_POST_LOGOUT_REDIRECT_URI: `${publicOrigin}/`,
-      BFF_API_BASE_URL: ADDRESSES.api,
+      BFF_API_BASE_URL: addresses.api,
       // Only what the SPA calls; anything else is answered by the BFF (404 / 405) and never reaches the API.
       BFF_API_ROUTES:
         "GET /contacts, POST /contacts contacts:write, GET /contacts/*, DELETE /contacts/* contacts:write, GET /me",
-      BFF_RESOURCE: ADDRESSES.api,
+      BFF_RESOURCE: addresses.api,
       // Read access at the first login; editing is asked for when the person first needs it.
       BFF_SCOPES: "openid profile email offline_access contacts:read",
       BFF_ADDITIONAL_SCOPES: "contacts:write",
@@ -151,20 +162,24 @@ async function waitFor(url: string, deadline: number): Promise<void> {
 }
 
 /** The URL that answers once each process is ready. */
-const READY_URLS = {
-  idp: `${ADDRESSES.idp}/.well-known/openid-configuration`,
-  api: `${ADDRESSES.api}/health`,
-  bff: `${ADDRESSES.bff}/bff/session`,
-} as const;
+function readyUrls(addresses: LocalSystem) {
+  return {
+    idp: `${addresses.idp}/.well-known/openid-configuration`,
+    api: `${addresses.api}/health`,
+    bff: `${addresses.bff}/bff/session`,
+  } as const;
+}
 
 export interface RunningSystem {
   url: string;
+  /** Where each part listens. */
+  addresses: LocalSystem;
   stop(): Promise<void>;
   /**
    * Stops one process (SIGTERM), starts it again with the same environment and
    * waits until it answers: a deploy or a crash-and-restart, for the soak test.
    */
-  restart(name: keyof typeof READY_URLS): Promise<void>;
+  restart(name: keyof ReturnType<typeof readyUrls>): Promise<void>;
   /** The operating-system process id of one process (to watch its memory), if it runs. */
   pid(name: ProcessName): number | undefined;
 }
@@ -172,7 +187,9 @@ export interface RunningSystem {
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const dataDir = path.resolve(options.dataDir ?? path.join(ROOT, ".data"));
   if (options.fresh) rmSync(dataDir, { recursive: true, force: true });
-  const env = systemEnvironment({ ...options, dataDir });
+  const addresses = options.addresses ?? addressesFromEnvironment();
+  const env = systemEnvironment({ ...options, dataDir, addresses });
+  const READY_URLS = readyUrls(addresses);
   const children = new Map<ProcessName, ChildProcess>();
   /** How each process was started, so that `restart` can start it the same way. */
   const launches = new Map<ProcessName, () => void>();
@@ -228,20 +245,31 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   launch("bff", process.execPath, ["bff/src/server.ts"], env.bff);
   await Promise.all([waitFor(READY_URLS.api, deadline), waitFor(READY_URLS.bff, deadline)]);
 
-  let url: string = ADDRESSES.bff;
+  let url: string = addresses.bff;
   if (options.mode === "dev") {
     const vite = path.join(ROOT, "web", "node_modules", ".bin", "vite");
-    launch("web", vite, ["--config", path.join(ROOT, "web", "vite.config.ts")], {});
-    await waitFor(ADDRESSES.vite, deadline);
-    url = ADDRESSES.vite;
+    // web/vite.config.ts proxies to the BFF on BFF_PORT.
+    launch("web", vite, ["--config", path.join(ROOT, "web", "vite.config.ts")], {
+      BFF_PORT: String(addresses.ports.bff),
+    });
+    await waitFor(addresses.vite, deadline);
+    url = addresses.vite;
   }
-  return { url, stop, restart, pid: (name) => children.get(name)?.pid };
+  return { url, addresses, stop, restart, pid: (name) => children.get(name)?.pid };
 }
 
 /** Runs the system until Ctrl-C, for `pnpm start` and `pnpm dev`. */
 export async function runUntilInterrupted(options: SystemOptions): Promise<void> {
+  let addresses: LocalSystem;
+  try {
+    addresses = options.addresses ?? addressesFromEnvironment();
+  } catch (error) {
+    // A mistyped port: say which, without a stack trace.
+    console.error((error as Error).message);
+    process.exit(2);
+  }
   // `pnpm start` and `pnpm dev` are for people trying the system out: the Inspector is on.
-  const system = await startSystem({ flowInspector: true, ...options });
+  const system = await startSystem({ flowInspector: true, ...options, addresses });
   console.log(
     `\n  Ready. Open ${system.url} and log in as alice / alice-dev-password.\n  Ctrl-C stops everything.\n`,
   );

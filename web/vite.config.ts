@@ -1,12 +1,12 @@
 import { fileURLToPath } from "node:url";
+import { localSystem, VITE_PORT } from "@oidc-bff/shared";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 
-// The BFF every request goes to in development. Vite forwards /bff and /api
-// with the Host header unchanged (localhost:5173), so the BFF builds its
-// redirect URI and cookies for the origin the browser actually sees.
-const BFF = "http://localhost:3000";
-const toBff = { target: BFF, changeOrigin: false };
+// The BFF every request goes to in development (on BFF_PORT, as `pnpm dev` starts it).
+// Vite forwards /bff and /api with the Host header unchanged (localhost:5173), so the
+// BFF builds its redirect URI and cookies for the origin the browser actually sees.
+const toBff = { target: localSystem(process.env).bff, changeOrigin: false };
 
 export default defineConfig({
   // The system scripts start Vite from the repository root with --config.
@@ -14,13 +14,13 @@ export default defineConfig({
   plugins: [react()],
   server: {
     host: "localhost",
-    port: 5173,
+    port: VITE_PORT,
     strictPort: true,
     proxy: { "/bff/": toBff, "/api/": toBff },
   },
   preview: {
     host: "localhost",
-    port: 5173,
+    port: VITE_PORT,
     strictPort: true,
   },
   build: {

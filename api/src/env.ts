@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-import { type EnvVariable, variableReader } from "@oidc-bff/shared";
+import { DEFAULT_LOCAL_SYSTEM, type EnvVariable, variableReader } from "@oidc-bff/shared";
 
 import type { ApiConfig, TokenValidation } from "./app.ts";
 import { MAX_INTROSPECTION_CACHE_SECONDS } from "./auth/index.ts";
@@ -15,11 +15,12 @@ export interface ApiServerSettings {
   accessLog: boolean;
 }
 
+/** On one machine, the API and the IdP of the whole system (shared/src/local-system.ts). */
 const DEFAULTS = {
-  API_PORT: "4001",
+  API_PORT: String(DEFAULT_LOCAL_SYSTEM.ports.api),
   API_HOST: "localhost",
-  API_ISSUER: "http://127.0.0.1:4000",
-  API_AUDIENCE: "http://localhost:4001",
+  API_ISSUER: DEFAULT_LOCAL_SYSTEM.idp,
+  API_AUDIENCE: DEFAULT_LOCAL_SYSTEM.api,
   API_SEED: "true",
   API_TOKEN_TYPES: "at+jwt",
   API_TOKEN_VALIDATION: "jwt",
@@ -44,7 +45,13 @@ const BOOLEANS: Record<string, boolean> = {
  * only, and docs/configuration.md is rendered from this list (`pnpm docs:env`).
  */
 export const API_VARIABLES = [
-  { name: "API_PORT", meaning: "the port the API listens on", default: DEFAULTS.API_PORT },
+  {
+    name: "API_PORT",
+    meaning: "the port the API listens on",
+    default: DEFAULTS.API_PORT,
+    notes:
+      "`pnpm start`, `pnpm dev` and the e2e suite read it too and make `http://localhost:<API_PORT>` the API's audience and the BFF's API base URL.",
+  },
   { name: "API_HOST", meaning: "the address the API listens on", default: DEFAULTS.API_HOST },
   {
     name: "API_ISSUER",

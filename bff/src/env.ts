@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 
-import { type EnvVariable, variableReader } from "@oidc-bff/shared";
+import { DEFAULT_LOCAL_SYSTEM, type EnvVariable, variableReader } from "@oidc-bff/shared";
 
 import { BFF_ROUTE_MAX_BODY_BYTES } from "./body-limit.ts";
 import {
@@ -33,7 +33,8 @@ export interface BffServerSettings {
 type CodeOnlyOption = "mapUserClaims" | "cookieNames";
 const CODE_ONLY = new Set<keyof BffConfig>(["mapUserClaims", "cookieNames"]);
 
-export const DEFAULT_PORT = 3000;
+/** The whole system's BFF port on one machine (shared/src/local-system.ts). */
+export const DEFAULT_PORT = DEFAULT_LOCAL_SYSTEM.ports.bff;
 export const DEFAULT_HOST = "localhost";
 
 /** A BFF variable; `option` is the `createBff` option it sets, named in validation messages. */
@@ -257,7 +258,7 @@ export const BFF_VARIABLES = [
     meaning: "the port the BFF listens on",
     default: DEFAULT_PORT,
     notes:
-      "The embedded IdP's IDP_WEB_BFF_* URIs name this port by default: on another port, change them too.",
+      "`pnpm start`, `pnpm dev` and the e2e suite read it too and register the BFF's URIs at the embedded IdP on it. The IdP started on its own names this port in its IDP_WEB_BFF_* defaults: on another port, change them too.",
   },
   { name: "BFF_HOST", meaning: "the address the BFF listens on", default: DEFAULT_HOST },
   {

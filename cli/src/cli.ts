@@ -30,7 +30,7 @@
 import { readFile } from "node:fs/promises";
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 
-import type { Contact } from "@oidc-bff/shared";
+import { type Contact, DEFAULT_LOCAL_SYSTEM } from "@oidc-bff/shared";
 
 import { isLoopback } from "./authorization-server.ts";
 import { type DevicePrompt, deviceLogin } from "./device-login.ts";
@@ -95,7 +95,8 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
 }
 
 function addresses(io: CliIo) {
-  const api = (io.env.CONTACTS_API ?? "http://localhost:4001").replace(/\/$/, "");
+  // Unset: the development system on this machine (shared/src/local-system.ts).
+  const api = (io.env.CONTACTS_API ?? DEFAULT_LOCAL_SYSTEM.api).replace(/\/$/, "");
   // Every call carries a bearer token: over plain http anyone on the path could take it.
   // Only the API on this machine (the embedded development one) may use http.
   const url = URL.parse(api);
@@ -105,7 +106,7 @@ function addresses(io: CliIo) {
       `CONTACTS_API must be an https URL, or http on this machine (got "${api}")`,
     );
   }
-  return { issuer: io.env.CONTACTS_ISSUER ?? "http://127.0.0.1:4000", api };
+  return { issuer: io.env.CONTACTS_ISSUER ?? DEFAULT_LOCAL_SYSTEM.idp, api };
 }
 
 function personSession(io: CliIo): PersonSessionContext {

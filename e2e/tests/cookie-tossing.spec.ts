@@ -1,10 +1,11 @@
 import { createServer, type Server } from "node:http";
 
 import { expect, test } from "../fixtures/index.ts";
+import { E2E_BASE_URL } from "../fixtures/system.ts";
 
 // Cookie tossing from another port of the same host (X15). Cookies do not isolate ports, and
 // `__Host-` does not either: a page on http://localhost:<other port> can write cookies that
-// the BFF on localhost:3000 receives. What the BFF's cookies still guarantee, in Chromium:
+// the BFF on localhost receives. What the BFF's cookies still guarantee, in Chromium:
 // script cannot read them, cannot replace an existing (HttpOnly) session, and cannot plant
 // one that breaks the `__Host-` rules. What they cannot stop — planting a session in a browser
 // that has none — and when that matters in production: docs/security.md, X15.
@@ -66,6 +67,6 @@ test("a tossed cookie that breaks the __Host- rules is not kept by the browser (
     await page.goto(`${attackerOrigin}/?toss=${encodeURIComponent(planted)}`);
     await expect(page).toHaveTitle(/^seen:/);
   }
-  const kept = (await context.cookies("http://localhost:3000")).filter((cookie) => cookie.name === SESSION);
+  const kept = (await context.cookies(E2E_BASE_URL)).filter((cookie) => cookie.name === SESSION);
   expect(kept).toEqual([]);
 });

@@ -97,7 +97,7 @@ test("the Session page shows who is logged in and what the session holds, never 
     /ID token|UserInfo endpoint/,
   );
   const claims = page.getByRole("table", { name: "ID token claims" });
-  await expect(claims.getByRole("row").filter({ hasText: "iss" })).toContainText("http://127.0.0.1:4000");
+  await expect(claims.getByRole("row").filter({ hasText: "iss" })).toContainText(IDP_ORIGIN);
   await expect(claims.getByRole("row").filter({ hasText: "sub" }).first()).toContainText(users.alice.sub);
 });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { expect, test } from "../fixtures/index.ts";
-import { ISSUED_TOKENS_FILE } from "../fixtures/system.ts";
+import { E2E_BASE_URL, IDP_ORIGIN, ISSUED_TOKENS_FILE } from "../fixtures/system.ts";
 
 // The point of a BFF: tokens stay on the server. This test records everything
 // the page receives during a whole session and compares it with every token
@@ -57,7 +57,7 @@ test("no token ever reaches the page: not in a response body, a readable cookie 
   // Login yields an ID token, refresh tokens and access tokens: the record must be real.
   expect(issued.length).toBeGreaterThanOrEqual(3);
 
-  const appBodies = bodies.filter((b) => !b.url.startsWith("http://127.0.0.1:4000"));
+  const appBodies = bodies.filter((b) => !b.url.startsWith(IDP_ORIGIN));
   expect(appBodies.length).toBeGreaterThan(5);
   for (const { url, body } of appBodies) {
     for (const token of issued) expect(body.includes(token), `a token in the response of ${url}`).toBe(false);
@@ -68,7 +68,7 @@ test("no token ever reaches the page: not in a response body, a readable cookie 
     expect(JWT_SHAPE.test(snapshot)).toBe(false);
   }
   // The session cookie exists, but script cannot read it.
-  const cookies = await page.context().cookies("http://localhost:3000");
+  const cookies = await page.context().cookies(E2E_BASE_URL);
   for (const cookie of cookies.filter((c) => c.name.startsWith("__Host-"))) {
     expect(cookie.httpOnly).toBe(true);
     expect(cookie.secure).toBe(true);

@@ -1,6 +1,6 @@
 import type { JsonWebKey } from "node:crypto";
 
-import { SCOPES } from "@oidc-bff/shared";
+import { DEFAULT_LOCAL_SYSTEM, SCOPES } from "@oidc-bff/shared";
 
 import { IdpError } from "./errors.ts";
 import { verifyPassword } from "./password.ts";
@@ -128,25 +128,30 @@ export interface IdpConfig {
   insecureTokenLogFile?: string;
 }
 
-export const DEV_ISSUER = "http://127.0.0.1:4000";
+/** The development defaults name the system on its default ports (shared/src/local-system.ts). */
+export const DEV_ISSUER = DEFAULT_LOCAL_SYSTEM.idp;
 /**
  * Long enough to cover a BFF's refresh lock (10 s) plus a retry after it, short
  * enough that a stolen token is of little use: it also needs the client's secret.
  */
 export const DEFAULT_REFRESH_TOKEN_GRACE_SECONDS = 30;
-export const DEV_API_AUDIENCE = "http://localhost:4001";
+export const DEV_API_AUDIENCE = DEFAULT_LOCAL_SYSTEM.api;
 export const DEV_WEB_BFF_SECRET = "dev-web-bff-secret-change-me";
 export const DEV_REPORTING_SERVICE_SECRET = "dev-reporting-service-secret-change-me";
 /** The API's own client, for token introspection only. */
 export const CONTACTS_API_CLIENT_ID = "contacts-api";
 export const DEV_CONTACTS_API_SECRET = "dev-contacts-api-secret-change-me";
+/** The BFF serving the SPA, and Vite in front of it (`pnpm dev`). */
 export const DEV_WEB_BFF_REDIRECT_URIS = [
-  "http://localhost:3000/bff/callback",
-  "http://localhost:5173/bff/callback",
+  `${DEFAULT_LOCAL_SYSTEM.bff}/bff/callback`,
+  `${DEFAULT_LOCAL_SYSTEM.vite}/bff/callback`,
 ];
-export const DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS = ["http://localhost:3000/", "http://localhost:5173/"];
-/** The BFF itself listens on 3000 in every mode (Vite only proxies to it). */
-export const DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI = "http://localhost:3000/bff/backchannel-logout";
+export const DEV_WEB_BFF_POST_LOGOUT_REDIRECT_URIS = [
+  `${DEFAULT_LOCAL_SYSTEM.bff}/`,
+  `${DEFAULT_LOCAL_SYSTEM.vite}/`,
+];
+/** The BFF itself, in every mode (Vite only proxies to it). */
+export const DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI = `${DEFAULT_LOCAL_SYSTEM.bff}/bff/backchannel-logout`;
 /** Public on purpose (it is in the repository): production mode refuses it. */
 export const DEV_COOKIE_KEYS = ["dev-idp-cookie-key-change-me-this-is-not-a-secret"];
 /** The passwords of the committed development users; production refuses any user still using one. */

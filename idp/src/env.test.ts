@@ -1,4 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { afterAll, describe, expect, it } from "vitest";
 
 import {
   DEV_CONTACTS_API_SECRET,
@@ -201,5 +205,78 @@ describe("idpSettingsFromEnvironment: the back-channel logout URI of a BFF that 
         repo,
       ).warnings,
     ).toEqual([]);
+  });
+});
+
+describe("idpSettingsFromEnvironment: IDP_CLIENTS_FILE", () => {
+  const dir = mkdtempSync(join(tmpdir(), "idp-env-clients-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const secret = "a-production-secret-of-at-least-32-chars";
+  const file = (clients: unknown[]) => {
+    const path = join(dir, `${clients.length}-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(path, JSON.stringify({ clients }));
+    return path;
+  };
+  const anotherBff = {
+    client_id: "web-bff",
+    redirect_uris: ["https://app.example.com/bff/callback"],
+    client_secret_env: "APP_CLIENT_SECRET",
+    scope: "openid profile contacts:read",
+    backchannel_logout_uri: "https://app.example.com/bff/backchannel-logout",
+  };
+
+  it("replaces a built-in client: its IDP_WEB_BFF_* variables are then not needed, nor warned about", () => {
+    const { config, warnings } = idpSettingsFromEnvironment(
+      {
+        IDP_MODE: "production",
+        IDP_COOKIE_KEYS: secret,
+        IDP_REPORTING_SERVICE_SECRET: secret,
+        IDP_CLIENTS_FILE: file([anotherBff]),
+        APP_CLIENT_SECRET: secret,
+      },
+      repo,
+    );
+    expect(warnings).toEqual([]);
+    expect(config.clients.filter((client) => client.clientId === "web-bff")).toEqual([
+      expect.objectContaining({ clientSecret: secret, redirectUris: anotherBff.redirect_uris }),
+    ]);
+  });
+
+  it("names the file's mistakes together with the other variables'", () => {
+    let message = "";
+    try {
+      idpSettingsFromEnvironment(
+        {
+          IDP_ACCESS_TOKEN_TTL: "0",
+          IDP_CLIENTS_FILE: file([{ ...anotherBff, client_secret_env: "UNSET" }]),
+        },
+        repo,
+      );
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain("IDP_ACCESS_TOKEN_TTL must be");
+    expect(message).toContain(
+      'IDP_CLIENTS_FILE: client "web-bff": client_secret_env names UNSET, which is not set',
+    );
+  });
+
+  it("opens a contacts-api from the file for introspection even without IDP_CONTACTS_API_SECRET", () => {
+    const { config } = idpSettingsFromEnvironment(
+      {
+        IDP_MODE: "production",
+        IDP_COOKIE_KEYS: secret,
+        IDP_WEB_BFF_SECRET: secret,
+        IDP_REPORTING_SERVICE_SECRET: secret,
+        IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI: "none",
+        IDP_CLIENTS_FILE: file([
+          { client_id: "contacts-api", grant_types: [], client_secret_env: "API_SECRET" },
+        ]),
+        API_SECRET: secret,
+      },
+      repo,
+    );
+    expect(config.api.introspectionClientId).toBe("contacts-api");
+    expect(config.clients.find((client) => client.clientId === "contacts-api")?.clientSecret).toBe(secret);
   });
 });

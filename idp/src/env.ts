@@ -2,8 +2,10 @@ import { isAbsolute, join, resolve } from "node:path";
 
 import { type EnvVariable, variableReader } from "@oidc-bff/shared";
 
+import { loadClientsFile, withFileClients } from "./clients-file.ts";
 import {
   API_SCOPES,
+  CONTACTS_API_CLIENT_ID,
   DEFAULT_REFRESH_TOKEN_GRACE_SECONDS,
   DEV_API_AUDIENCE,
   DEV_CONTACTS_API_SECRET,
@@ -38,8 +40,7 @@ export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 300;
 export const DEFAULT_API_ACCESS_TOKEN_FORMAT = "jwt";
 
 /** What the three web-bff URIs tell whoever sets up another app: they name the development BFF. */
-const OTHER_BFF =
-  "The default names the development BFF on `http://localhost:3000`: for a BFF anywhere else (another port or host; behind a balancer, the balancer's address) set it";
+const OTHER_BFF = `The default names the development BFF on \`${new URL(DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI).origin}\` (\`pnpm start\` sets it for BFF_PORT): for a BFF anywhere else (another port or host; behind a balancer, the balancer's address) set it`;
 
 /**
  * Every variable the IdP reads: `idpSettingsFromEnvironment` reads these names
@@ -64,6 +65,8 @@ export const IDP_VARIABLES = [
     name: "IDP_PORT",
     meaning: "the port it listens on",
     default: { described: "the issuer's port (80 or 443 when it names none)" },
+    notes:
+      "`pnpm start`, `pnpm dev` and the e2e suite read it too (default 4000) and give the IdP the issuer `http://127.0.0.1:<IDP_PORT>`, the API and the BFF that issuer.",
   },
   {
     name: "IDP_DATA_DIR",
@@ -84,6 +87,13 @@ export const IDP_VARIABLES = [
     meaning: "comma-separated keys signing its cookies, newest first",
     default: DEV_COOKIE_KEYS,
     notes: "The default is development mode's only; required in production, which refuses it.",
+  },
+  {
+    name: "IDP_CLIENTS_FILE",
+    meaning:
+      "a JSON file of more clients (relying parties): `client_id`, `redirect_uris`, `grant_types`, `token_endpoint_auth_method`, the secret by `client_secret_env` or `client_secret_file`, ...",
+    notes:
+      "In addition to the built-in clients; one with a built-in's `client_id` replaces it whole (its IDP_WEB_BFF_* or other variables are then unused). Every mistake is named at start and the IdP does not start. Production refuses a `client_secret` written in the file, secrets under 32 characters and http off loopback. Relative to the current directory; a `client_secret_file`, relative to the clients file. Schema and recipes: [docs/providers.md](providers.md#the-embedded-idp-adding-a-client).",
   },
   {
     name: "IDP_WEB_BFF_SECRET",
@@ -121,7 +131,7 @@ export const IDP_VARIABLES = [
     name: "IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI",
     meaning: "where the IdP posts logout tokens for `web-bff` (OpenID Connect Back-Channel Logout)",
     default: DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI,
-    notes: `**Change it with the redirect URIs.** ${OTHER_BFF} to \`<origin>/bff/backchannel-logout\`. Left at the default, every logout token for web-bff goes to whatever listens on localhost:3000, and your BFF never learns of logouts at the IdP: its sessions outlive them. The IdP warns at start when it is left at the default in production mode, or while the redirect URIs name another origin. \`none\` turns it off. https, or http on loopback.`,
+    notes: `**Change it with the redirect URIs.** ${OTHER_BFF} to \`<origin>/bff/backchannel-logout\`. Left at the default, every logout token for web-bff goes to whatever listens on ${new URL(DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI).host}, and your BFF never learns of logouts at the IdP: its sessions outlive them. The IdP warns at start when it is left at the default in production mode, or while the redirect URIs name another origin. \`none\` turns it off. https, or http on loopback.`,
   },
   {
     name: "IDP_API_AUDIENCE",
@@ -221,12 +231,6 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
   const cookieKeys = list("IDP_COOKIE_KEYS") ?? (production ? [] : [...DEV_COOKIE_KEYS]);
   if (cookieKeys.length === 0)
     problems.push("IDP_COOKIE_KEYS is required in production (comma-separated keys)");
-
-  const clientSecret = get("IDP_WEB_BFF_SECRET") ?? (production ? undefined : DEV_WEB_BFF_SECRET);
-  if (clientSecret === undefined) problems.push("IDP_WEB_BFF_SECRET is required in production");
-  const reportingSecret =
-    get("IDP_REPORTING_SERVICE_SECRET") ?? (production ? undefined : DEV_REPORTING_SERVICE_SECRET);
-  if (reportingSecret === undefined) problems.push("IDP_REPORTING_SERVICE_SECRET is required in production");
   // The API's client for token introspection. Optional in production: without it the
   // client is not registered and the introspection endpoint is off (the API validates JWTs).
   const contactsApiSecret =
@@ -257,21 +261,6 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
       `IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI must be an https URL, or http on loopback (got "${backchannelText}")`,
     );
   }
-  // Left unset, logout tokens go to the development BFF, and a BFF elsewhere never hears of a
-  // logout at the IdP: nothing fails, its sessions just outlive the logout. Likely a mistake in
-  // production, or when the redirect URIs send people to a BFF on another origin.
-  if (get("IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI") === undefined) {
-    const developmentOrigin = new URL(DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI).origin;
-    const otherOrigins =
-      get("IDP_WEB_BFF_REDIRECT_URIS") !== undefined &&
-      !redirectUris.some((uri) => URL.parse(uri)?.origin === developmentOrigin);
-    if (production || otherOrigins) {
-      warnings.push(
-        `IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI is not set: logout tokens for web-bff go to ${DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI}, the development BFF${otherOrigins ? ", not to the BFF that IDP_WEB_BFF_REDIRECT_URIS names" : ""}. Set it to your BFF's <origin>/bff/backchannel-logout (behind a balancer, the balancer's address), or to none.`,
-      );
-    }
-  }
-
   const apiAudience = get("IDP_API_AUDIENCE") ?? DEV_API_AUDIENCE;
   if (!URL.canParse(apiAudience)) problems.push(`IDP_API_AUDIENCE must be a URL (got "${apiAudience}")`);
   // More scopes for the one API (another app's, e.g. "notes:read notes:write"); web-bff may ask for them.
@@ -284,6 +273,44 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
       problems.push(`IDP_API_EXTRA_SCOPES must be space-separated API scope names (got "${scope}")`);
     }
   }
+  // More relying parties, without code. The file may replace a built-in client: then that
+  // client's own variables (its secret above all) are not needed.
+  const clientsFile = get("IDP_CLIENTS_FILE");
+  const fromFile = clientsFile
+    ? loadClientsFile(resolve(clientsFile), {
+        mode: production ? "production" : "development",
+        env,
+        apiScopes: [...API_SCOPES, ...apiExtraScopes],
+      })
+    : { clients: [], clientIds: [], problems: [] };
+  problems.push(...fromFile.problems.map((problem) => `IDP_CLIENTS_FILE: ${problem}`));
+  const replaced = new Set(fromFile.clientIds);
+
+  const clientSecret = get("IDP_WEB_BFF_SECRET") ?? (production ? undefined : DEV_WEB_BFF_SECRET);
+  if (clientSecret === undefined && !replaced.has("web-bff")) {
+    problems.push("IDP_WEB_BFF_SECRET is required in production");
+  }
+  const reportingSecret =
+    get("IDP_REPORTING_SERVICE_SECRET") ?? (production ? undefined : DEV_REPORTING_SERVICE_SECRET);
+  if (reportingSecret === undefined && !replaced.has("reporting-service")) {
+    problems.push("IDP_REPORTING_SERVICE_SECRET is required in production");
+  }
+
+  // Left unset, logout tokens go to the development BFF, and a BFF elsewhere never hears of a
+  // logout at the IdP: nothing fails, its sessions just outlive the logout. Likely a mistake in
+  // production, or when the redirect URIs send people to a BFF on another origin.
+  if (get("IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI") === undefined && !replaced.has("web-bff")) {
+    const developmentOrigin = new URL(DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI).origin;
+    const otherOrigins =
+      get("IDP_WEB_BFF_REDIRECT_URIS") !== undefined &&
+      !redirectUris.some((uri) => URL.parse(uri)?.origin === developmentOrigin);
+    if (production || otherOrigins) {
+      warnings.push(
+        `IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI is not set: logout tokens for web-bff go to ${DEV_WEB_BFF_BACKCHANNEL_LOGOUT_URI}, the development BFF${otherOrigins ? ", not to the BFF that IDP_WEB_BFF_REDIRECT_URIS names" : ""}. Set it to your BFF's <origin>/bff/backchannel-logout (behind a balancer, the balancer's address), or to none.`,
+      );
+    }
+  }
+
   // "opaque" for an API that introspects: oidc-provider cannot introspect JWT access tokens.
   const apiAccessTokenFormat = get("IDP_API_ACCESS_TOKEN_FORMAT") ?? DEFAULT_API_ACCESS_TOKEN_FORMAT;
   if (apiAccessTokenFormat !== "jwt" && apiAccessTokenFormat !== "opaque") {
@@ -322,25 +349,31 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
     throw new IdpError("invalid_config", `Invalid IdP environment:\n  - ${problems.join("\n  - ")}`);
   }
 
+  const builtIn = developmentIdpConfig({
+    issuer,
+    storePath: join(dataDir, "idp.sqlite"),
+    keysPath: join(dataDir, "jwks.json"),
+    webBff: {
+      clientSecret: clientSecret as string,
+      redirectUris,
+      postLogoutRedirectUris,
+      backchannelLogoutUri,
+    },
+    reportingService: { clientSecret: reportingSecret as string },
+    contactsApi: contactsApiSecret === undefined ? null : { clientSecret: contactsApiSecret },
+    apiAudience,
+    apiExtraScopes,
+    apiAccessTokenFormat: apiAccessTokenFormat as "jwt" | "opaque",
+    accessTokenTtlSeconds,
+    refreshTokenGraceSeconds,
+  });
   const config: IdpConfig = {
-    ...developmentIdpConfig({
-      issuer,
-      storePath: join(dataDir, "idp.sqlite"),
-      keysPath: join(dataDir, "jwks.json"),
-      webBff: {
-        clientSecret: clientSecret as string,
-        redirectUris,
-        postLogoutRedirectUris,
-        backchannelLogoutUri,
-      },
-      reportingService: { clientSecret: reportingSecret as string },
-      contactsApi: contactsApiSecret === undefined ? null : { clientSecret: contactsApiSecret },
-      apiAudience,
-      apiExtraScopes,
-      apiAccessTokenFormat: apiAccessTokenFormat as "jwt" | "opaque",
-      accessTokenTtlSeconds,
-      refreshTokenGraceSeconds,
-    }),
+    ...builtIn,
+    clients: withFileClients(builtIn.clients, fromFile.clients),
+    // The file's contacts-api introspects even when IDP_CONTACTS_API_SECRET is unset.
+    api: replaced.has(CONTACTS_API_CLIENT_ID)
+      ? { ...builtIn.api, introspectionClientId: CONTACTS_API_CLIENT_ID }
+      : builtIn.api,
     mode: production ? "production" : "development",
     users,
     cookieKeys,
