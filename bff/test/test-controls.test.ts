@@ -29,6 +29,23 @@ describe("test controls", () => {
     expect(system.refreshCount()).toBe(refreshes + 1);
   });
 
+  it("revoke-refresh-token with a provider that has no revocation endpoint: refused at once, saying why", async () => {
+    // As LemonLDAP::NG's discovery document: no revocation_endpoint.
+    const routed = system.fetch;
+    system.fetch = async (input, init) => {
+      const answer = await routed(input, init);
+      if (!new Request(input, init).url.endsWith("/.well-known/openid-configuration")) return answer;
+      const { revocation_endpoint: _, ...metadata } = (await answer.json()) as Record<string, unknown>;
+      return Response.json(metadata);
+    };
+    const alice = await logIn(system);
+    const answer = await alice.api("/bff/test/revoke-refresh-token", { method: "POST" });
+    expect(answer.status).toBe(400);
+    expect(((await answer.json()) as { detail: string }).detail).toMatch(/no revocation endpoint/);
+    // Nothing was changed: the session still works without a refresh.
+    expect((await alice.api("/api/contacts")).status).toBe(200);
+  });
+
   it("revoke-refresh-token: the IdP refuses the next refresh, and the session ends with session_expired", async () => {
     const alice = await logIn(system);
     const revocations = system.idpRequests.filter((request) => request.endsWith("/token/revocation")).length;
