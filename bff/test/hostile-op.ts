@@ -61,6 +61,8 @@ export interface HostileBehaviour {
   /** Discovery lists no `end_session_endpoint` (Google). */
   noEndSessionEndpoint?: boolean;
   audienceRule?: AudienceRule;
+  /** Token responses leave `scope` out, meaning "the scope requested" (LemonLDAP::NG; RFC 6749 §5.1). */
+  omitScope?: boolean;
 }
 
 /** What the provider issued an access token for. */
@@ -239,7 +241,7 @@ export async function createHostileOp(): Promise<HostileOp> {
             token_type: "Bearer",
             expires_in: b.expiresIn ?? 300,
             ...(refreshToken ? { refresh_token: refreshToken } : {}),
-            scope: issued.scope,
+            ...(b.omitScope ? {} : { scope: issued.scope }),
             ...(withIdToken
               ? {
                   // OpenID Connect Core §12.2: a refreshed ID token carries no nonce.

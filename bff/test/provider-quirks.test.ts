@@ -409,6 +409,59 @@ describe("a refresh with or without an ID token", () => {
   });
 });
 
+describe("a token response without scope (LemonLDAP::NG): the scope requested (RFC 6749 §5.1)", () => {
+  const gated: Partial<BffConfig> = {
+    scopes: "openid profile offline_access contacts:read",
+    additionalScopes: "contacts:write",
+    apiRoutes: [
+      { path: "/contacts", methods: ["GET"], scopes: ["contacts:read"] },
+      { path: "/contacts", methods: ["POST"], scopes: ["contacts:write"] },
+    ],
+  };
+  const scopesOf = async (quirky: Quirky) =>
+    ((await (await quirky.browser.api("/bff/session")).json()) as { scopes: string[] }).scopes;
+  const post = (quirky: Quirky) =>
+    quirky.browser.api("/api/contacts", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "x" }),
+    });
+
+  it("the session holds the scopes asked for, and the routes they gate work, before and after a refresh", async () => {
+    const quirky = await quirkyProvider({ omitScope: true }, gated);
+    await quirky.login();
+    expect(quirky.op.tokenRequests.every((form) => !form.has("scope"))).toBe(true);
+    expect(await scopesOf(quirky)).toEqual(["openid", "profile", "offline_access", "contacts:read"]);
+    expect((await quirky.browser.api("/api/contacts")).status).toBe(200);
+    expect((await post(quirky)).status).toBe(403);
+
+    // RFC 6749 §6: a refresh answer without scope leaves the scope as it was.
+    quirky.advance(10 * 60 * 1000);
+    expect((await quirky.browser.api("/api/contacts")).status).toBe(200);
+    expect(refreshRequests(quirky.op)).toHaveLength(1);
+    expect(await scopesOf(quirky)).toContain("contacts:read");
+  });
+
+  it("incremental authorization adds the scope asked for to the session's", async () => {
+    const quirky = await quirkyProvider({ omitScope: true }, gated);
+    await quirky.login();
+    const { url } = await quirky.browser.navigate(`${BFF}/bff/login?scope=contacts:write&returnTo=/`);
+    expect(url).toBe(`${BFF}/`);
+    expect(await scopesOf(quirky)).toEqual(
+      expect.arrayContaining(["openid", "contacts:read", "contacts:write"]),
+    );
+    expect((await post(quirky)).status).toBe(200);
+  });
+
+  it("with resource indicators: the refresh at login keeps the scopes of the code exchange", async () => {
+    const quirky = await quirkyProvider({ omitScope: true }, { ...gated, resource: "https://api.example" });
+    await quirky.login();
+    expect(refreshRequests(quirky.op)).toHaveLength(1);
+    expect(await scopesOf(quirky)).toContain("contacts:read");
+    expect((await quirky.browser.api("/api/contacts")).status).toBe(200);
+  });
+});
+
 describe("the issuer must match discovery exactly, trailing slash included", () => {
   it.each([
     ["configured with a slash, discovered without", `${HOSTILE_ISSUER}/`, HOSTILE_ISSUER],

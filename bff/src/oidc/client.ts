@@ -27,6 +27,8 @@ export interface AuthorizationRequest {
   state: string;
   nonce: string;
   codeVerifier: string;
+  /** The scopes asked for: what was granted when the token response omits `scope` (RFC 6749 §5.1). */
+  scopes: string[];
 }
 
 export interface OidcClient {
@@ -38,7 +40,7 @@ export interface OidcClient {
    */
   redeemCode(
     callbackUrl: URL,
-    expected: { state: string; nonce: string; codeVerifier: string },
+    expected: { state: string; nonce: string; codeVerifier: string; scopes?: string[] },
   ): Promise<TokenSet>;
   /** Calls the UserInfo endpoint and checks that its `sub` is the ID token's (OpenID Connect Core §5.3.2). */
   userinfo(accessToken: string, expectedSub: string): Promise<Record<string, unknown>>;
@@ -217,7 +219,12 @@ export function createOidcClient(
     return pending;
   }
 
-  function toTokenSet(response: oauth.TokenEndpointResponse): TokenSet {
+  /**
+   * `requested`: the scopes the request asked for, which a response without `scope` was granted
+   * (RFC 6749 §5.1: `scope` is only required when it differs). A refresh that asked for none is
+   * given nothing here, and the session keeps the scopes it had (RFC 6749 §6).
+   */
+  function toTokenSet(response: oauth.TokenEndpointResponse, requested: string[] | undefined): TokenSet {
     const claims = oauth.getValidatedIdTokenClaims(response);
     // oauth4webapi checks exp but lets any iat through: an ID token "issued" in the future was
     // made for later use, or by a provider with a broken clock. Either way, not ours to accept.
@@ -236,7 +243,8 @@ export function createOidcClient(
       accessToken: response.access_token,
       // A provider that omits expires_in gets a short, safe guess: refreshed again soon.
       accessTokenExpiresAt: now() + (response.expires_in ?? 300) * 1000,
-      scopes: response.scope?.split(" ").filter(Boolean) ?? [],
+      scopes:
+        typeof response.scope === "string" ? response.scope.split(" ").filter(Boolean) : (requested ?? []),
       refreshToken: response.refresh_token,
       idToken: response.id_token,
       idTokenClaims: claims ? { ...claims } : undefined,
@@ -259,7 +267,8 @@ export function createOidcClient(
       url.searchParams.set("redirect_uri", config.redirectUri);
       url.searchParams.set("response_type", "code");
       // Entra: the API's scopes are consented to here, with the rest (docs/decisions/010).
-      url.searchParams.set("scope", [...new Set([...scopes, ...config.apiScopes])].join(" "));
+      const asked = [...new Set([...scopes, ...config.apiScopes])];
+      url.searchParams.set("scope", asked.join(" "));
       url.searchParams.set("state", state);
       url.searchParams.set("nonce", nonce);
       url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(codeVerifier));
@@ -268,7 +277,7 @@ export function createOidcClient(
       // Auth0: the API's identifier; the code exchange then answers the API's token.
       if (config.audience) url.searchParams.set("audience", config.audience);
       if (prompt) url.searchParams.set("prompt", prompt);
-      return { url, state, nonce, codeVerifier };
+      return { url, state, nonce, codeVerifier, scopes: asked };
     },
 
     async redeemCode(callbackUrl, expected) {
@@ -283,6 +292,12 @@ export function createOidcClient(
         }
         throw asBffError(error, "authorization response");
       }
+      // Entra answers one resource's token per request: without the API's scopes, the
+      // one the userinfo endpoint (Microsoft Graph) accepts. The API's comes by refresh.
+      const exchangeScope =
+        config.apiScopes.length > 0
+          ? config.scopes.filter((scope) => !config.apiScopes.includes(scope))
+          : undefined;
       try {
         const response = await oauth.authorizationCodeGrantRequest(
           as,
@@ -293,15 +308,7 @@ export function createOidcClient(
           expected.codeVerifier,
           {
             ...http,
-            // Entra answers one resource's token per request: without the API's scopes, the
-            // one the userinfo endpoint (Microsoft Graph) accepts. The API's comes by refresh.
-            ...(config.apiScopes.length > 0
-              ? {
-                  additionalParameters: {
-                    scope: config.scopes.filter((scope) => !config.apiScopes.includes(scope)).join(" "),
-                  },
-                }
-              : {}),
+            ...(exchangeScope ? { additionalParameters: { scope: exchangeScope.join(" ") } } : {}),
           },
         );
         const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
@@ -311,7 +318,7 @@ export function createOidcClient(
         // The claims are checked above; the signature too, against the provider's JWKS. TLS alone
         // would vouch for the sender, but in development the provider speaks plain http.
         await oauth.validateApplicationLevelSignature(as, response, http);
-        return toTokenSet(result);
+        return toTokenSet(result, exchangeScope ?? expected.scopes);
       } catch (error) {
         throw asBffError(error, "code exchange");
       }
@@ -340,7 +347,7 @@ export function createOidcClient(
         });
         const result = await oauth.processRefreshTokenResponse(as, client, response);
         if (result.id_token) await oauth.validateApplicationLevelSignature(as, response, http);
-        tokens = toTokenSet(result);
+        tokens = toTokenSet(result, config.apiScopes.length > 0 ? entraRefreshScope.split(" ") : undefined);
       } catch (error) {
         throw asBffError(error, "refresh");
       }

@@ -68,6 +68,7 @@ export function loginRoutes(services: BffServices): Hono {
         state: request.state,
         nonce: request.nonce,
         codeVerifier: request.codeVerifier,
+        scopes: request.scopes,
         returnTo,
         createdAt: now(),
         ...(prompt ? { prompt } : {}),
