@@ -110,7 +110,11 @@ describe("a logout token that must be refused (400), ending nothing (D10)", () =
 
   const cases: [string, () => Promise<string>][] = [
     ["signed by a key the IdP never published", () => logoutToken({ key: { ...stranger, kid: idpKey.kid } })],
-    ["typed as an ID token (typ JWT) (D8k)", () => logoutToken({ header: { typ: "JWT" } })],
+    ["typed as an access token (typ at+jwt) (D8k)", () => logoutToken({ header: { typ: "at+jwt" } })],
+    [
+      "typed as another kind of token (typ application/id_token+jwt) (D8k)",
+      () => logoutToken({ header: { typ: "application/id_token+jwt" } }),
+    ],
     ["from another issuer (D8d)", () => logoutToken({ claims: { iss: "https://evil.example" } })],
     ["for another client (D8e)", () => logoutToken({ claims: { aud: "another-client" } })],
     ["issued 10 minutes ago", () => logoutToken({ claims: { iat: Math.floor(Date.now() / 1000) - 600 } })],
