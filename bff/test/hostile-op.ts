@@ -61,6 +61,12 @@ export interface HostileBehaviour {
   /** Discovery lists no `end_session_endpoint` (Google). */
   noEndSessionEndpoint?: boolean;
   audienceRule?: AudienceRule;
+  /**
+   * The token endpoint compares HTTP Basic credentials without form-decoding them (Glewlwyd,
+   * LemonLDAP::NG), so `web-bff`, sent as `web%2Dbff` (RFC 6749 §2.3.1), is refused with this
+   * answer; credentials in the form body (client_secret_post) are accepted.
+   */
+  basicWithoutDecoding?: { status: number; error: string; challenge?: boolean };
   /** Token responses leave `scope` out, meaning "the scope requested" (LemonLDAP::NG; RFC 6749 §5.1). */
   omitScope?: boolean;
 }
@@ -222,6 +228,21 @@ export async function createHostileOp(): Promise<HostileOp> {
           }
           const form = new URLSearchParams(await request.text());
           op.tokenRequests.push(form);
+          const basic = /^Basic (.+)$/.exec(request.headers.get("authorization") ?? "")?.[1];
+          const refusal = b.basicWithoutDecoding;
+          if (
+            refusal &&
+            basic &&
+            !Buffer.from(basic, "base64").toString("utf8").startsWith(`${CLIENT_ID}:`)
+          ) {
+            return Response.json(
+              { error: refusal.error },
+              {
+                status: refusal.status,
+                headers: refusal.challenge ? { "www-authenticate": `Basic realm="token"` } : {},
+              },
+            );
+          }
           const refreshing = form.get("grant_type") === "refresh_token";
           const spent = form.get(refreshing ? "refresh_token" : "code") ?? "";
           const grant = (refreshing ? refreshGrants : grants).get(spent);

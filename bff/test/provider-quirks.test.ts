@@ -462,6 +462,53 @@ describe("a token response without scope (LemonLDAP::NG): the scope requested (R
   });
 });
 
+describe("client_secret_basic at a provider that does not decode its form-encoding (Glewlwyd, LemonLDAP::NG)", () => {
+  const HINT =
+    "the provider may not decode RFC 6749 §2.3.1 form-encoding in Basic; set BFF_CLIENT_AUTHENTICATION=client_secret_post";
+
+  it.each<[string, NonNullable<HostileBehaviour["basicWithoutDecoding"]>]>([
+    ["403 unauthorized_client (Glewlwyd)", { status: 403, error: "unauthorized_client" }],
+    ["401 invalid_client (LemonLDAP::NG)", { status: 401, error: "invalid_client" }],
+    ["401 with a Basic challenge", { status: 401, error: "invalid_client", challenge: true }],
+  ])("answered %s: the sign-in page and the log say what to change", async (_, refusal) => {
+    const quirky = await quirkyProvider({ basicWithoutDecoding: refusal });
+    // The id "web-bff" has a "-", which the encoding changes: said once, at start-up.
+    expect(quirky.logged.filter((line) => line.includes(HINT))).toHaveLength(1);
+    const { response } = await quirky.browser.navigate(`${BFF}/bff/login?returnTo=/`);
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+    const page = await response.text();
+    expect(page).toContain(HINT);
+    expectNoInternals(page);
+    expect(quirky.logged.filter((line) => line.includes(HINT))).toHaveLength(3);
+    expect(quirky.logged).toContainEqual(
+      expect.stringMatching(/^code exchange: the provider refused the client's credentials/),
+    );
+  });
+
+  it("works with client_secret_post, with no warning", async () => {
+    const quirky = await quirkyProvider(
+      { basicWithoutDecoding: { status: 401, error: "invalid_client" } },
+      { clientAuthentication: "client_secret_post" },
+    );
+    await quirky.login();
+    expect(quirky.logged.filter((line) => line.includes(HINT))).toEqual([]);
+  });
+
+  it("says nothing at start-up when the id and secret are letters and digits", async () => {
+    const quirky = await quirkyProvider({}, { clientId: "webbff", clientSecret: "secret0123456789" });
+    expect(quirky.logged.filter((line) => line.includes(HINT))).toEqual([]);
+  });
+
+  it("another refusal, or a provider that decodes, gets no advice about the encoding", async () => {
+    const quirky = await quirkyProvider({
+      tokenResponse: { status: 400, body: '{"error":"invalid_request"}', contentType: "application/json" },
+    });
+    const { response } = await quirky.browser.navigate(`${BFF}/bff/login?returnTo=/`);
+    expect(await response.text()).not.toContain(HINT);
+  });
+});
+
 describe("the issuer must match discovery exactly, trailing slash included", () => {
   it.each([
     ["configured with a slash, discovered without", `${HOSTILE_ISSUER}/`, HOSTILE_ISSUER],

@@ -8,6 +8,7 @@ import * as oauth from "oauth4webapi";
 
 import type { ResolvedBffConfig } from "../config.ts";
 import { BffError } from "../errors.ts";
+import type { BffLogger } from "../logger.ts";
 
 /** The tokens of one token endpoint response, with the expiry made absolute. */
 export interface TokenSet {
@@ -169,10 +170,40 @@ function clientAuthentication(auth: ResolvedBffConfig["clientAuthentication"]): 
   }
 }
 
+/**
+ * What to change when the provider refuses client_secret_basic credentials that its form-encoding
+ * (RFC 6749 §2.3.1) changed: oauth4webapi sends `bff-client` as `bff%2Dclient`, as the RFC says,
+ * and some providers (Glewlwyd, LemonLDAP::NG) compare without decoding. Undefined when the
+ * method is another or the id and secret are letters and digits only (the encoding keeps them).
+ */
+export function basicEncodingHint(
+  auth: ResolvedBffConfig["clientAuthentication"],
+  clientId: string,
+): string | undefined {
+  if (auth.method !== "client_secret_basic") return undefined;
+  const changed = (value: string) => /[^A-Za-z0-9]/.test(value);
+  if (!changed(clientId) && !changed(auth.clientSecret)) return undefined;
+  return (
+    "The client id or secret contains characters that client_secret_basic form-encodes (RFC 6749 §2.3.1), " +
+    "and the provider may not decode RFC 6749 §2.3.1 form-encoding in Basic; set BFF_CLIENT_AUTHENTICATION=client_secret_post " +
+    "(clientAuthentication) or use an id and secret of letters and digits."
+  );
+}
+
+/** Error codes and statuses of a token or revocation endpoint that refuse the client's credentials. */
+const CLIENT_REFUSED_ERRORS = new Set(["invalid_client", "unauthorized_client"]);
+function refusesClient(error: unknown): boolean {
+  if (error instanceof oauth.ResponseBodyError)
+    return CLIENT_REFUSED_ERRORS.has(error.error) || error.status === 401;
+  if (error instanceof oauth.WWWAuthenticateChallengeError) return error.status === 401;
+  return (error as { cause?: { status?: unknown } } | undefined)?.cause?.status === 401;
+}
+
 export function createOidcClient(
   config: ResolvedBffConfig,
   fetchImpl: typeof fetch,
   now: () => number,
+  logger?: BffLogger,
 ): OidcClient {
   // Pinning the ID token's algorithm refuses whatever else the provider might advertise (HS256, none).
   const client: oauth.Client = {
@@ -183,6 +214,15 @@ export function createOidcClient(
     [oauth.clockTolerance]: ID_TOKEN_CLOCK_TOLERANCE_SECONDS,
   };
   const clientAuth = clientAuthentication(config.clientAuthentication);
+  const encodingHint = basicEncodingHint(config.clientAuthentication, config.clientId);
+
+  /** asBffError for the steps that authenticate the client, with what to change when the encoding may be why. */
+  function clientStepError(error: unknown, step: string): BffError {
+    const failure = asBffError(error, step);
+    if (!encodingHint || !refusesClient(error)) return failure;
+    logger?.warn(`${step}: the provider refused the client's credentials. ${encodingHint}`);
+    return new BffError("login_failed", `${failure.message} ${encodingHint}`, { cause: error });
+  }
   // Every request to the provider: through the injected fetch, and over plain http only when
   // the configuration allowed it (development and test, loopback only; see config.ts).
   const http = {
@@ -320,7 +360,7 @@ export function createOidcClient(
         await oauth.validateApplicationLevelSignature(as, response, http);
         return toTokenSet(result, exchangeScope ?? expected.scopes);
       } catch (error) {
-        throw asBffError(error, "code exchange");
+        throw clientStepError(error, "code exchange");
       }
     },
 
@@ -349,7 +389,7 @@ export function createOidcClient(
         if (result.id_token) await oauth.validateApplicationLevelSignature(as, response, http);
         tokens = toTokenSet(result, config.apiScopes.length > 0 ? entraRefreshScope.split(" ") : undefined);
       } catch (error) {
-        throw asBffError(error, "refresh");
+        throw clientStepError(error, "refresh");
       }
       if (tokens.idTokenClaims && tokens.idTokenClaims.sub !== expectedSub) {
         throw new BffError("login_failed", "The identity provider's new ID token is about another person.");
@@ -367,7 +407,7 @@ export function createOidcClient(
         });
         await oauth.processRevocationResponse(response);
       } catch (error) {
-        throw asBffError(error, "revocation");
+        throw clientStepError(error, "revocation");
       }
     },
 
