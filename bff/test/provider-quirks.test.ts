@@ -509,6 +509,34 @@ describe("client_secret_basic at a provider that does not decode its form-encodi
   });
 });
 
+describe("a provider without a revocation endpoint (LemonLDAP::NG)", () => {
+  const NO_REVOCATION =
+    /^logout: the provider has no revocation_endpoint, .*offline_access.*drop offline_access/;
+  type Steps = { steps: { title: string; explanation: string; details: Record<string, unknown> }[] };
+
+  it("with offline_access: the log warns at logout and the flow inspector says why and what to drop", async () => {
+    const quirky = await quirkyProvider({}, { flowInspector: true });
+    await quirky.login();
+    expect((await quirky.browser.api("/bff/logout", { method: "POST" })).status).toBe(200);
+    expect(quirky.op.requests.filter((request) => request.includes("revoc"))).toEqual([]);
+    expect(quirky.logged.filter((line) => NO_REVOCATION.test(line))).toHaveLength(1);
+
+    const { steps } = (await (await quirky.browser.api("/bff/inspector")).json()) as Steps;
+    const step = steps.find((candidate) => candidate.title.startsWith("Refresh token not revoked"));
+    expect(step?.explanation).toMatch(/no revocation_endpoint.*Drop offline_access/);
+    expect(step?.details).toMatchObject({ offline_access: true });
+  });
+
+  it("without offline_access: no warning, only a note", async () => {
+    const quirky = await quirkyProvider({}, { scopes: "openid profile", flowInspector: true });
+    await quirky.login();
+    expect((await quirky.browser.api("/bff/logout", { method: "POST" })).status).toBe(200);
+    expect(quirky.logged.filter((line) => line.includes("revocation_endpoint"))).toEqual([
+      "logout: the provider has no revocation_endpoint; the refresh token ends with the provider's session",
+    ]);
+  });
+});
+
 describe("the issuer must match discovery exactly, trailing slash included", () => {
   it.each([
     ["configured with a slash, discovered without", `${HOSTILE_ISSUER}/`, HOSTILE_ISSUER],

@@ -50,8 +50,11 @@ export interface OidcClient {
    * A new ID token in the answer must be about the same person (OpenID Connect Core §12.2).
    */
   refresh(refreshToken: string, expectedSub: string, options?: { signal?: AbortSignal }): Promise<TokenSet>;
-  /** Revokes a refresh token (RFC 7009); a provider without a revocation endpoint is skipped. */
-  revoke(refreshToken: string): Promise<void>;
+  /**
+   * Revokes a refresh token (RFC 7009). A provider without a revocation endpoint (LemonLDAP::NG)
+   * is skipped: "no endpoint", and the token stays valid until it expires at the provider.
+   */
+  revoke(refreshToken: string): Promise<"revoked" | "no endpoint">;
   /** The provider's issuer and JWKS URL, to verify what it signs outside a token response (logout tokens). */
   signer(): Promise<{ issuer: string; jwksUri: URL }>;
   /** The RP-initiated logout URL, or undefined when the provider has no end-session endpoint. */
@@ -399,13 +402,14 @@ export function createOidcClient(
 
     async revoke(refreshToken) {
       const as = await metadata();
-      if (!as.revocation_endpoint) return;
+      if (!as.revocation_endpoint) return "no endpoint";
       try {
         const response = await oauth.revocationRequest(as, client, clientAuth, refreshToken, {
           ...http,
           additionalParameters: { token_type_hint: "refresh_token" },
         });
         await oauth.processRevocationResponse(response);
+        return "revoked";
       } catch (error) {
         throw clientStepError(error, "revocation");
       }
