@@ -2,12 +2,17 @@ import type { IncomingMessage, RequestListener } from "node:http";
 
 import Provider from "oidc-provider";
 import { answerTooLargeBodiesWith413, limitRequestBody } from "./body-limit.ts";
+import {
+  type ClientAuthenticationThrottle,
+  limitClientAuthenticationFailures,
+} from "./client-auth-throttle.ts";
 import { assertProductionReady, type IdpConfig } from "./config.ts";
 import { limitUserCodeGuessing, takeUserCodeFromQuery } from "./device-flow.ts";
 import { IdpError } from "./errors.ts";
 import { setSecurityHeaders } from "./http.ts";
 import { createInteractionHandler } from "./interactions.ts";
 import { loadOrCreateSigningKeys } from "./keys.ts";
+import type { LoginThrottle } from "./login-throttle.ts";
 import { providerConfiguration } from "./provider-config.ts";
 import { catchUnexpectedErrors } from "./provider-errors.ts";
 import { openSqliteStore } from "./store/sqlite-adapter.ts";
@@ -36,6 +41,10 @@ export interface Idp {
 export interface IdpDeps {
   /** Outgoing requests (back-channel logout to clients). Default: globalThis.fetch. */
   fetch?: typeof fetch;
+  /** Limits password guessing on the login page. Default: createLoginThrottle(). */
+  loginThrottle?: LoginThrottle;
+  /** Limits client secret guessing. Default: createClientAuthenticationThrottle(). */
+  clientAuthenticationThrottle?: ClientAuthenticationThrottle;
 }
 
 export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<Idp> {
@@ -80,6 +89,7 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
   answerTooLargeBodiesWith413(provider);
   catchUnexpectedErrors(provider);
   limitUserCodeGuessing(provider);
+  limitClientAuthenticationFailures(provider, deps.clientAuthenticationThrottle);
   includeSidInIdTokens(provider);
   // oidc-provider builds every URL it publishes (discovery, verification_uri, form actions)
   // from the request's host and protocol. Trusting "proxy" headers here only so that the
@@ -88,7 +98,11 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
   provider.proxy = true;
   const issuerUrl = new URL(config.issuer);
   const handleProvider = provider.callback();
-  const handleInteraction = createInteractionHandler({ provider, users });
+  const handleInteraction = createInteractionHandler({
+    provider,
+    users,
+    ...(deps.loginThrottle ? { throttle: deps.loginThrottle } : {}),
+  });
   const tokenPath = provider.pathFor("token");
   const deviceVerificationPath = provider.pathFor("code_verification");
 
