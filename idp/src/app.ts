@@ -2,6 +2,7 @@ import type { IncomingMessage, RequestListener } from "node:http";
 
 import Provider from "oidc-provider";
 import { answerTooLargeBodiesWith413, limitRequestBody } from "./body-limit.ts";
+import { notIpAddresses, rememberClientAddress, trustedProxySet } from "./client-address.ts";
 import {
   type ClientAuthenticationThrottle,
   limitClientAuthenticationFailures,
@@ -51,6 +52,10 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
   if (config.mode === "production") await assertProductionReady(config);
   refuseClientsNamedLikeUsers(config);
   refuseInconsistentClients(config);
+  const notIps = notIpAddresses(config.trustedProxies ?? []);
+  if (notIps.length > 0) {
+    throw new IdpError("invalid_config", `trusted proxies must be IP addresses (got ${notIps.join(", ")})`);
+  }
 
   const jwks = loadOrCreateSigningKeys(config.keysPath);
   const users = createUserDirectory(config.users);
@@ -97,6 +102,7 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
   // metadata, and behind a TLS-terminating proxy the URLs keep the issuer's https (F10).
   provider.proxy = true;
   const issuerUrl = new URL(config.issuer);
+  const trustedProxies = trustedProxySet(config.trustedProxies);
   const handleProvider = provider.callback();
   const handleInteraction = createInteractionHandler({
     provider,
@@ -109,6 +115,7 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
   const listener: RequestListener = (req, res) => {
     setSecurityHeaders(res);
     if (limitRequestBody(req, res)) return;
+    rememberClientAddress(req, trustedProxies);
     pinOriginToIssuer(req, issuerUrl);
     const path = (req.url ?? "/").split("?")[0] ?? "/";
 
@@ -143,8 +150,9 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
 /**
  * The origin the IdP builds its URLs from is the issuer's, whatever the request
  * says: the client writes Host and X-Forwarded-* itself. X-Forwarded-For goes too,
- * so that the client's address stays the socket's (the user-code guessing limit
- * and the device confirmation page rely on it), exactly as without proxy trust.
+ * so that oidc-provider's idea of the client's address (the device confirmation
+ * page shows it) stays the socket's, exactly as without proxy trust; the guessing
+ * limits read theirs before (client-address.ts).
  */
 function pinOriginToIssuer(req: IncomingMessage, issuer: URL): void {
   req.headers["x-forwarded-host"] = issuer.host;

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type Provider from "oidc-provider";
 import type { KoaContextWithOIDC } from "oidc-provider";
 
+import { clientAddress } from "./client-address.ts";
 import { createFailureWindow, delayAfter, failuresToReachMax, type GrowingDelay } from "./login-throttle.ts";
 
 /**
@@ -77,7 +78,7 @@ const CLIENT_AUTHENTICATING_ROUTES = [
   ["backchannel_authentication", "backchannel_authentication.error"],
 ] as const;
 
-const addressOf = (ctx: Pick<KoaContextWithOIDC, "req">) => ctx.req.socket.remoteAddress ?? "unknown";
+const addressOf = (ctx: Pick<KoaContextWithOIDC, "req">) => clientAddress(ctx.req);
 
 /** Registers the throttle on the provider. Call before the provider answers any request. */
 export function limitClientAuthenticationFailures(
@@ -85,6 +86,8 @@ export function limitClientAuthenticationFailures(
   throttle: ClientAuthenticationThrottle = createClientAuthenticationThrottle(),
 ): void {
   const paths = new Set<string>();
+  /** Addresses already reported as refused (forgotten once they may try again). */
+  const refused = new Set<string>();
   for (const [route, event] of CLIENT_AUTHENTICATING_ROUTES) {
     try {
       paths.add(provider.pathFor(route));
@@ -96,14 +99,28 @@ export function limitClientAuthenticationFailures(
     // wrong secret, bad assertion, wrong method), whatever the Accept header.
     // (Every one of these events has the listener type of "grant.error".)
     provider.on(event as "grant.error", (ctx, error) => {
-      if (error.error === "invalid_client") throttle.recordFailure(addressOf(ctx));
+      if (error.error !== "invalid_client") return;
+      const address = addressOf(ctx);
+      throttle.recordFailure(address);
+      // Said once, when the address starts being refused: a deployment with a wrong
+      // secret looks exactly like this, and its operator needs to know why it gets 429.
+      const wait = throttle.refusalSeconds(address);
+      if (wait > 0 && !refused.has(address)) {
+        if (refused.size >= 10_000) refused.clear(); // bounded: at worst a line said twice
+        refused.add(address);
+        console.warn(`idp: too many failed client authentications from ${address}: refused for ${wait} s`);
+      }
     });
   }
 
   provider.use(async function refuseAddressesThatFailTooOften(ctx, next) {
     if (ctx.method !== "POST" || !paths.has(ctx.path)) return next();
-    const wait = throttle.refusalSeconds(addressOf(ctx));
-    if (wait === 0) return next();
+    const address = addressOf(ctx);
+    const wait = throttle.refusalSeconds(address);
+    if (wait === 0) {
+      refused.delete(address);
+      return next();
+    }
     // RFC 6585 §4: 429 with Retry-After. The body is an RFC 6749 §5.2 error
     // document: invalid_client, because this address may not authenticate a
     // client now (no credentials were looked at), with the wait in words.

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import { errors, type default as Provider } from "oidc-provider";
 
+import { clientAddress } from "./client-address.ts";
 import { PageError, readForm, sendHtml } from "./http.ts";
 import { createLoginThrottle, type LoginThrottle, waitInWords } from "./login-throttle.ts";
 import type { UserDirectory } from "./users.ts";
@@ -113,7 +114,7 @@ export function createInteractionHandler({
     expectPrompt(interaction, "login");
     const form = await readForm(req);
     const username = form.get("username") ?? "";
-    const address = req.socket.remoteAddress ?? "unknown";
+    const address = clientAddress(req);
 
     const wait = throttle.refusalSeconds(username, address);
     if (wait > 0) {

@@ -171,7 +171,7 @@ describe("the login throttle", () => {
     expect(throttle.refusalSeconds("dana", "y")).toBeGreaterThan(0);
   });
 
-  it("keeps bounded memory: at most maxKeys keys, at most `limit` times per key", () => {
+  it("keeps bounded memory: at most maxKeys keys, at most limit times per key", () => {
     const window = createFailureWindow({ limit: 2, windowMs: 60_000, maxKeys: 3 });
     for (let i = 0; i < 1000; i++) window.recordFailure("busy");
     expect(window.failures("busy")).toBe(2);
@@ -188,5 +188,49 @@ describe("the login throttle", () => {
     for (let i = 1; i <= 10; i++) throttle.recordFailure(`user-${i}`, `a${i}`);
     expect(throttle.refusalSeconds("first", "a0")).toBe(0);
     expect(throttle.refusalSeconds("user-10", "a10")).toBeGreaterThan(0);
+  });
+});
+
+describe("the address the login limits count by", () => {
+  it("is the connection's: a forged X-Forwarded-For does not give an attacker new addresses (X19)", async () => {
+    const answers: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const b = new Browser(idp, { remoteAddress: "198.51.100.90" });
+      const toLogin = location(await b.get(authorizationRequest().url));
+      await b.get(toLogin);
+      const forged = { "x-forwarded-for": `203.0.113.${i}` };
+      answers.push(
+        (
+          await b.request("POST", `/interaction/${interactionUid(toLogin)}/login`, {
+            form: { username: "frank", password: "wrong" },
+            headers: forged,
+          })
+        ).statusCode,
+      );
+    }
+    expect(answers).toEqual([400, 400, 400, 400, 400, 429]);
+  });
+
+  it("behind a trusted proxy, is the one the proxy appended: the owner is not refused for the attacker", async () => {
+    const behindProxy = await createIdp({ ...testConfig(), trustedProxies: ["127.0.0.1"] });
+    try {
+      const via = async (client: string, password: string) => {
+        const b = new Browser(behindProxy); // every request comes from the proxy, 127.0.0.1
+        const headers = { "x-forwarded-for": client };
+        const toLogin = location(await b.request("GET", authorizationRequest().url, { headers }));
+        await b.request("GET", toLogin, { headers });
+        return (
+          await b.request("POST", `/interaction/${interactionUid(toLogin)}/login`, {
+            form: { username: "bob", password },
+            headers,
+          })
+        ).statusCode;
+      };
+      for (let i = 0; i < 5; i++) expect(await via("198.51.100.91", "wrong")).toBe(400);
+      expect(await via("198.51.100.91", "bob-dev-password")).toBe(429);
+      expect(await via("203.0.113.41", "bob-dev-password")).toBe(303);
+    } finally {
+      await behindProxy.close();
+    }
   });
 });
