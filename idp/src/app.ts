@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener } from "node:http";
 
 import Provider from "oidc-provider";
 import { answerTooLargeBodiesWith413, limitRequestBody } from "./body-limit.ts";
-import { notIpAddresses, rememberClientAddress, trustedProxySet } from "./client-address.ts";
+import { clientAddress, notIpAddresses, rememberClientAddress, trustedProxySet } from "./client-address.ts";
 import {
   type ClientAuthenticationThrottle,
   limitClientAuthenticationFailures,
@@ -149,15 +149,16 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
 
 /**
  * The origin the IdP builds its URLs from is the issuer's, whatever the request
- * says: the client writes Host and X-Forwarded-* itself. X-Forwarded-For goes too,
- * so that oidc-provider's idea of the client's address (the device confirmation
- * page shows it) stays the socket's, exactly as without proxy trust; the guessing
- * limits read theirs before (client-address.ts).
+ * says: the client writes Host and X-Forwarded-* itself. X-Forwarded-For is
+ * replaced by the client's address as the IdP determined it (client-address.ts:
+ * the socket's, unless a trusted proxy forwarded the request), so that
+ * oidc-provider, trusting proxy headers, shows that same address on the device
+ * confirmation page, never one the client wrote.
  */
 function pinOriginToIssuer(req: IncomingMessage, issuer: URL): void {
   req.headers["x-forwarded-host"] = issuer.host;
   req.headers["x-forwarded-proto"] = issuer.protocol.slice(0, -1);
-  delete req.headers["x-forwarded-for"];
+  req.headers["x-forwarded-for"] = clientAddress(req);
   delete req.headers.forwarded;
 }
 
