@@ -2,12 +2,18 @@ import type { IncomingMessage, RequestListener } from "node:http";
 
 import Provider from "oidc-provider";
 import { answerTooLargeBodiesWith413, limitRequestBody } from "./body-limit.ts";
+import { clientAddress, notIpAddresses, rememberClientAddress, trustedProxySet } from "./client-address.ts";
+import {
+  type ClientAuthenticationThrottle,
+  limitClientAuthenticationFailures,
+} from "./client-auth-throttle.ts";
 import { assertProductionReady, type IdpConfig } from "./config.ts";
 import { limitUserCodeGuessing, takeUserCodeFromQuery } from "./device-flow.ts";
 import { IdpError } from "./errors.ts";
 import { setSecurityHeaders } from "./http.ts";
 import { createInteractionHandler } from "./interactions.ts";
 import { loadOrCreateSigningKeys } from "./keys.ts";
+import type { LoginThrottle } from "./login-throttle.ts";
 import { providerConfiguration } from "./provider-config.ts";
 import { catchUnexpectedErrors } from "./provider-errors.ts";
 import { openSqliteStore } from "./store/sqlite-adapter.ts";
@@ -36,12 +42,20 @@ export interface Idp {
 export interface IdpDeps {
   /** Outgoing requests (back-channel logout to clients). Default: globalThis.fetch. */
   fetch?: typeof fetch;
+  /** Limits password guessing on the login page. Default: createLoginThrottle(). */
+  loginThrottle?: LoginThrottle;
+  /** Limits client secret guessing. Default: createClientAuthenticationThrottle(). */
+  clientAuthenticationThrottle?: ClientAuthenticationThrottle;
 }
 
 export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<Idp> {
   if (config.mode === "production") await assertProductionReady(config);
   refuseClientsNamedLikeUsers(config);
   refuseInconsistentClients(config);
+  const notIps = notIpAddresses(config.trustedProxies ?? []);
+  if (notIps.length > 0) {
+    throw new IdpError("invalid_config", `trusted proxies must be IP addresses (got ${notIps.join(", ")})`);
+  }
 
   const jwks = loadOrCreateSigningKeys(config.keysPath);
   const users = createUserDirectory(config.users);
@@ -80,6 +94,7 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
   answerTooLargeBodiesWith413(provider);
   catchUnexpectedErrors(provider);
   limitUserCodeGuessing(provider);
+  limitClientAuthenticationFailures(provider, deps.clientAuthenticationThrottle);
   includeSidInIdTokens(provider);
   // oidc-provider builds every URL it publishes (discovery, verification_uri, form actions)
   // from the request's host and protocol. Trusting "proxy" headers here only so that the
@@ -87,14 +102,20 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
   // metadata, and behind a TLS-terminating proxy the URLs keep the issuer's https (F10).
   provider.proxy = true;
   const issuerUrl = new URL(config.issuer);
+  const trustedProxies = trustedProxySet(config.trustedProxies);
   const handleProvider = provider.callback();
-  const handleInteraction = createInteractionHandler({ provider, users });
+  const handleInteraction = createInteractionHandler({
+    provider,
+    users,
+    ...(deps.loginThrottle ? { throttle: deps.loginThrottle } : {}),
+  });
   const tokenPath = provider.pathFor("token");
   const deviceVerificationPath = provider.pathFor("code_verification");
 
   const listener: RequestListener = (req, res) => {
     setSecurityHeaders(res);
     if (limitRequestBody(req, res)) return;
+    rememberClientAddress(req, trustedProxies);
     pinOriginToIssuer(req, issuerUrl);
     const path = (req.url ?? "/").split("?")[0] ?? "/";
 
@@ -128,14 +149,16 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
 
 /**
  * The origin the IdP builds its URLs from is the issuer's, whatever the request
- * says: the client writes Host and X-Forwarded-* itself. X-Forwarded-For goes too,
- * so that the client's address stays the socket's (the user-code guessing limit
- * and the device confirmation page rely on it), exactly as without proxy trust.
+ * says: the client writes Host and X-Forwarded-* itself. X-Forwarded-For is
+ * replaced by the client's address as the IdP determined it (client-address.ts:
+ * the socket's, unless a trusted proxy forwarded the request), so that
+ * oidc-provider, trusting proxy headers, shows that same address on the device
+ * confirmation page, never one the client wrote.
  */
 function pinOriginToIssuer(req: IncomingMessage, issuer: URL): void {
   req.headers["x-forwarded-host"] = issuer.host;
   req.headers["x-forwarded-proto"] = issuer.protocol.slice(0, -1);
-  delete req.headers["x-forwarded-for"];
+  req.headers["x-forwarded-for"] = clientAddress(req);
   delete req.headers.forwarded;
 }
 

@@ -120,6 +120,13 @@ export interface IdpConfig {
    */
   refreshTokenGraceSeconds: number;
   /**
+   * Addresses of the reverse proxies in front of the IdP whose X-Forwarded-For
+   * names the client (see client-address.ts). None by default: the client is the
+   * socket's address. Behind a proxy that is not listed, every request seems to
+   * come from the proxy, and the guessing limits count everyone together.
+   */
+  trustedProxies?: string[];
+  /**
    * TEST AID ONLY — NEVER IN PRODUCTION. When set, every access, refresh and ID
    * token the token endpoint hands out is appended to this file, so end-to-end
    * tests can assert that none of them ever reaches the browser. Production mode

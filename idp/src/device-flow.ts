@@ -3,6 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type Provider from "oidc-provider";
 import type { Configuration, CookiesSetOptions, KoaContextWithOIDC } from "oidc-provider";
 
+import { clientAddress } from "./client-address.ts";
 import { createFailureWindow, type FailureWindow } from "./login-throttle.ts";
 import type { UserDirectory } from "./users.ts";
 import { deviceCodeEntryPage, deviceConfirmPage, deviceConnectedPage, deviceDeniedPage } from "./views.ts";
@@ -72,7 +73,7 @@ export function limitUserCodeGuessing(
   const entryPath = provider.pathFor("code_verification");
   provider.use(async (ctx, next) => {
     if (ctx.method !== "POST" || ctx.path !== entryPath) return next();
-    const address = ctx.req.socket.remoteAddress ?? "unknown";
+    const address = clientAddress(ctx.req);
     const wait = throttle.waitSeconds(address);
     if (wait > 0) {
       ctx.set("Retry-After", String(wait));

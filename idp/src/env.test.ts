@@ -159,6 +159,7 @@ describe("idpSettingsFromEnvironment: the back-channel logout URI of a BFF that 
     IDP_REPORTING_SERVICE_SECRET: secret,
     IDP_WEB_BFF_REDIRECT_URIS: "https://app.example.com/bff/callback",
     IDP_WEB_BFF_POST_LOGOUT_REDIRECT_URIS: "https://app.example.com/",
+    IDP_TRUSTED_PROXIES: "127.0.0.1",
   };
   const webBff = (config: { clients: { clientId: string; backchannelLogoutUri?: string }[] }) =>
     config.clients.find((client) => client.clientId === "web-bff");
@@ -278,5 +279,28 @@ describe("idpSettingsFromEnvironment: IDP_CLIENTS_FILE", () => {
     );
     expect(config.api.introspectionClientId).toBe("contacts-api");
     expect(config.clients.find((client) => client.clientId === "contacts-api")?.clientSecret).toBe(secret);
+  });
+});
+
+describe("idpSettingsFromEnvironment: the reverse proxies whose X-Forwarded-For is believed", () => {
+  const https = { IDP_ISSUER: "https://id.example.com" };
+
+  it("believes none by default, and warns when the issuer is https (a proxy in front)", () => {
+    const { config, warnings } = idpSettingsFromEnvironment(https, repo);
+    expect(config.trustedProxies).toBeUndefined();
+    expect(warnings).toEqual([expect.stringContaining("IDP_TRUSTED_PROXIES is not set")]);
+    expect(idpSettingsFromEnvironment({}, repo).warnings).toEqual([]);
+  });
+
+  it("reads IP addresses, and refuses anything else", () => {
+    const { config, warnings } = idpSettingsFromEnvironment(
+      { ...https, IDP_TRUSTED_PROXIES: "127.0.0.1, ::1" },
+      repo,
+    );
+    expect(config.trustedProxies).toEqual(["127.0.0.1", "::1"]);
+    expect(warnings).toEqual([]);
+    expect(() => idpSettingsFromEnvironment({ IDP_TRUSTED_PROXIES: "proxy.internal" }, repo)).toThrow(
+      /IDP_TRUSTED_PROXIES must be comma-separated IP addresses \(got "proxy.internal"\)/,
+    );
   });
 });

@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from "node:path";
 
 import { type EnvVariable, variableReader } from "@oidc-bff/shared";
 
+import { notIpAddresses } from "./client-address.ts";
 import { loadClientsFile, withFileClients } from "./clients-file.ts";
 import {
   API_SCOPES,
@@ -67,6 +68,14 @@ export const IDP_VARIABLES = [
     default: { described: "the issuer's port (80 or 443 when it names none)" },
     notes:
       "`pnpm start`, `pnpm dev` and the e2e suite read it too (default 4000) and give the IdP the issuer `http://127.0.0.1:<IDP_PORT>`, the API and the BFF that issuer.",
+  },
+  {
+    name: "IDP_TRUSTED_PROXIES",
+    meaning:
+      "comma-separated IP addresses of the reverse proxies in front of the IdP, whose `X-Forwarded-For` names the client",
+    default: { described: "none: the client is the connection's address" },
+    notes:
+      "The sign-in and client-secret guessing limits count per client address ([ADR 022](decisions/022-throttles-that-do-not-lock-out.md)). Behind a proxy that is not listed, every request seems to come from the proxy and the limits count everyone together; the IdP warns at start when the issuer is https and none is set. List only proxies that append the client's address to `X-Forwarded-For`.",
   },
   {
     name: "IDP_DATA_DIR",
@@ -219,6 +228,18 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
   }
 
   const dataDir = idpDataDir(env, repoRoot);
+
+  const trustedProxies = list("IDP_TRUSTED_PROXIES") ?? [];
+  const notIps = notIpAddresses(trustedProxies);
+  if (notIps.length > 0) {
+    problems.push(`IDP_TRUSTED_PROXIES must be comma-separated IP addresses (got "${notIps.join(", ")}")`);
+  }
+  // An https issuer means a TLS-terminating proxy in front (the IdP listens on loopback).
+  if (issuerUrl?.protocol === "https:" && trustedProxies.length === 0) {
+    warnings.push(
+      "IDP_TRUSTED_PROXIES is not set: behind the TLS-terminating proxy every request seems to come from the proxy's address, so the sign-in and client-secret guessing limits count all clients together (one attacker can make everyone wait). List the proxy's address, e.g. IDP_TRUSTED_PROXIES=127.0.0.1.",
+    );
+  }
 
   const usersFile = get("IDP_USERS_FILE") ?? DEV_USERS_FILE;
   let users: IdpUser[] = [];
@@ -378,6 +399,7 @@ export function idpSettingsFromEnvironment(env: NodeJS.ProcessEnv, repoRoot: str
     users,
     cookieKeys,
     ...(insecureTokenLogFile ? { insecureTokenLogFile: resolve(insecureTokenLogFile) } : {}),
+    ...(trustedProxies.length > 0 ? { trustedProxies } : {}),
   };
 
   // Listen on the issuer's own loopback address; behind a TLS-terminating proxy

@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 
 import { errors, type default as Provider } from "oidc-provider";
 
+import { clientAddress } from "./client-address.ts";
 import { PageError, readForm, sendHtml } from "./http.ts";
-import { createLoginThrottle, type LoginThrottle } from "./login-throttle.ts";
+import { createLoginThrottle, type LoginThrottle, waitInWords } from "./login-throttle.ts";
 import type { UserDirectory } from "./users.ts";
 import { consentPage, errorPage, INVALID_CREDENTIALS_MESSAGE, loginPage, STYLESHEET_PATH } from "./views.ts";
 
@@ -112,23 +114,30 @@ export function createInteractionHandler({
     expectPrompt(interaction, "login");
     const form = await readForm(req);
     const username = form.get("username") ?? "";
-    const address = req.socket.remoteAddress ?? "unknown";
+    const address = clientAddress(req);
 
-    const wait = throttle.waitSeconds(username, address);
+    const wait = throttle.refusalSeconds(username, address);
     if (wait > 0) {
       const page = loginPage({
         uid,
         clientName: await clientName(interaction),
         username,
-        error: `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`,
+        error: `Too many failed sign-in attempts from here. Try again in ${waitInWords(wait)}.`,
       });
       res.setHeader("retry-after", String(wait));
       sendHtml(res, 429, page);
       return;
     }
 
+    // An account that many addresses got wrong is slowed down, never closed:
+    // the wait comes before the check, so that a guesser cannot learn the
+    // answer early (a right password answered at once would give it away).
+    const delay = throttle.delayMs(username);
+    if (delay > 0) await sleep(delay);
+    if (res.destroyed) return; // the guesser gave up waiting: nothing to check, nothing to answer
+
     const user = await users.authenticate(username, form.get("password") ?? "");
-    if (user) throttle.recordSuccess(username);
+    if (user) throttle.recordSuccess(username, address);
     else throttle.recordFailure(username, address);
 
     if (!user) {

@@ -341,3 +341,38 @@ describe("client configuration", () => {
     await expect(createIdp(config)).rejects.toMatchObject({ code: "invalid_config" });
   });
 });
+
+describe("the address on the confirmation page (RFC 8628 §5.4)", () => {
+  async function confirmationFor(target: Idp, headers: Record<string, string>, remoteAddress: string) {
+    const response = await inject(target.listener, {
+      method: "POST",
+      url: "/device/auth",
+      remoteAddress,
+      headers: { host: "127.0.0.1:4000", "content-type": "application/x-www-form-urlencoded", ...headers },
+      payload: new URLSearchParams({ client_id: CLI, scope: CLI_SCOPE, resource: API }).toString(),
+    });
+    const { user_code } = JSON.parse(response.body) as DeviceAuthorization;
+    return (await enterCode(new Browser(target), user_code)).body;
+  }
+
+  it("is the device's connection, not an X-Forwarded-For it wrote", async () => {
+    const page = await confirmationFor(idp, { "x-forwarded-for": "203.0.113.77" }, "198.51.100.77");
+    expect(page).toContain("<code>198.51.100.77</code>");
+    expect(page).not.toContain("203.0.113.77");
+  });
+
+  it("behind a trusted proxy, is the address the proxy appended", async () => {
+    const behindProxy = await createIdp({ ...testConfig(), trustedProxies: ["127.0.0.1"] });
+    try {
+      const page = await confirmationFor(
+        behindProxy,
+        { "x-forwarded-for": "10.1.1.1, 203.0.113.78" },
+        "127.0.0.1",
+      );
+      expect(page).toContain("<code>203.0.113.78</code>");
+      expect(page).not.toContain("10.1.1.1");
+    } finally {
+      await behindProxy.close();
+    }
+  });
+});

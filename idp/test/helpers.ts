@@ -62,9 +62,12 @@ interface StoredCookie {
 export class Browser {
   readonly cookies: StoredCookie[] = [];
   readonly idp: Idp;
+  /** The address the IdP sees the requests come from (light-my-request's default is 127.0.0.1). */
+  readonly remoteAddress: string | undefined;
 
-  constructor(idp: Idp) {
+  constructor(idp: Idp, { remoteAddress }: { remoteAddress?: string } = {}) {
     this.idp = idp;
+    this.remoteAddress = remoteAddress;
   }
 
   cookieHeader(path: string): string {
@@ -107,6 +110,7 @@ export class Browser {
       method,
       url: path,
       headers,
+      ...(this.remoteAddress ? { remoteAddress: this.remoteAddress } : {}),
       ...(options.form ? { payload: new URLSearchParams(options.form).toString() } : {}),
     });
     this.store(response.headers["set-cookie"]);
@@ -211,10 +215,12 @@ export async function backChannel(
   path: string,
   form: Record<string, string>,
   headers: Record<string, string> = {},
+  { remoteAddress }: { remoteAddress?: string } = {},
 ): Promise<{ status: number; body: Record<string, unknown>; response: Response }> {
   const response = await inject(idp.listener, {
     method: "POST",
     url: path,
+    ...(remoteAddress ? { remoteAddress } : {}),
     headers: {
       host: "127.0.0.1:4000",
       authorization: basicAuth(),
