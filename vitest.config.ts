@@ -5,7 +5,10 @@ import { defineConfig } from "vitest/config";
 // scripts/*.test.ts start the whole system as processes (on ports 5400-5499).
 export default defineConfig({
   test: {
-    include: ["{shared,idp,api,bff,cli,client,web}/{src,test}/**/*.test.ts", "scripts/*.test.ts"],
+    include: [
+      "{shared,idp,api,bff,cli,client,web,resource-server}/{src,test}/**/*.test.ts",
+      "scripts/*.test.ts",
+    ],
     environment: "node",
     testTimeout: 20_000,
     hookTimeout: 30_000,

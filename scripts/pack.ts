@@ -1,5 +1,5 @@
 /**
- * Builds the packages an app installs (@oidc-bff/shared, client, bff, e2e) to
+ * Builds the packages an app installs (@oidc-bff/shared, resource-server, client, bff, e2e) to
  * JavaScript with type declarations and packs each with `npm pack`, as they
  * would be published:
  *
@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { ROOT } from "./system.ts";
 
 /** In dependency order: each one's workspace dependencies come before it. */
-export const PACKAGES = ["shared", "client", "bff", "e2e"] as const;
+export const PACKAGES = ["shared", "resource-server", "client", "bff", "e2e"] as const;
 
 type Manifest = Record<string, unknown> & {
   name: string;

@@ -1,10 +1,7 @@
-import { SCOPES } from "@oidc-bff/shared";
-import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-
 import {
   type AuthEnv,
   bearerAuth,
+  checkAlgorithms,
   createIntrospectionVerifier,
   createIssuerKeySet,
   createTokenVerifier,
@@ -12,9 +9,12 @@ import {
   MAX_INTROSPECTION_CACHE_SECONDS,
   requireScope,
   type TokenVerifier,
-} from "./auth/index.ts";
+} from "@oidc-bff/resource-server";
+import { SCOPES } from "@oidc-bff/shared";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { contactsRoutes, MAX_BODY_BYTES } from "./contacts-routes.ts";
-import { ApiError, problemResponse } from "./errors.ts";
+import { ApiError, problemResponse, REALM } from "./errors.ts";
 import { methodNotAllowed, notFound, onError } from "./http.ts";
 import { openContactsStore } from "./store/contacts-store.ts";
 
@@ -81,6 +81,11 @@ function checkConfig(config: ApiConfig): void {
   if (!URL.canParse(config.issuer)) problems.push(`issuer must be a URL (got "${config.issuer}")`);
   if (!config.audience) problems.push("audience is missing");
   if (!config.dbPath) problems.push("dbPath is missing");
+  try {
+    checkAlgorithms(config.algorithms ?? DEFAULT_ALGORITHMS);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
   const tolerance = config.clockToleranceSeconds;
   if (tolerance !== undefined && !(Number.isFinite(tolerance) && tolerance >= 0)) {
     problems.push("clockToleranceSeconds must be a number >= 0");
@@ -141,7 +146,12 @@ export function createApi(config: ApiConfig, deps: ApiDeps = {}): Api {
   const now = deps.now ?? Date.now;
 
   const verify = createVerifier(config, deps.fetch ?? globalThis.fetch, now);
-  const authenticate = bearerAuth(verify);
+  const authenticate = bearerAuth(verify, {
+    realm: REALM,
+    onRefused: (error) => {
+      if (error.code === "idp_unavailable") console.error("api: cannot check tokens with the IdP", error);
+    },
+  });
   const store = openContactsStore(config.dbPath, { seed: config.seed ?? false, now });
 
   const app = new Hono<AuthEnv>();

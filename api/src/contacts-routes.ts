@@ -1,8 +1,7 @@
+import { type AuthEnv, requireScope, requireUser } from "@oidc-bff/resource-server";
 import { parseNewContact, SCOPES } from "@oidc-bff/shared";
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-
-import { type AuthEnv, requireScope, requireUser } from "./auth/index.ts";
 import { ApiError, problemResponse } from "./errors.ts";
 import { methodNotAllowed } from "./http.ts";
 import type { ContactsStore } from "./store/contacts-store.ts";

@@ -1,10 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-
+import { MAX_INTROSPECTION_CACHE_SECONDS } from "@oidc-bff/resource-server";
 import { DEFAULT_LOCAL_SYSTEM, type EnvVariable, variableReader } from "@oidc-bff/shared";
-
 import type { ApiConfig, TokenValidation } from "./app.ts";
-import { MAX_INTROSPECTION_CACHE_SECONDS } from "./auth/index.ts";
 import { ApiError } from "./errors.ts";
 
 export interface ApiServerSettings {

@@ -24,7 +24,6 @@ export const notFound: NotFoundHandler = (c) =>
 export function onError(log: (message: string, error: unknown) => void): ErrorHandler {
   return (error, c) => {
     if (error instanceof ApiError) {
-      if (error.code === "idp_unavailable") log("api: cannot check tokens with the IdP", error);
       return problemResponse(error);
     }
     log(`api: unexpected error on ${c.req.method} ${c.req.path}`, error);

@@ -6,9 +6,8 @@
  * can only introspect tokens it stores, and it stores only opaque ones.
  */
 import { CONTACTS_API_CLIENT_ID, DEV_CONTACTS_API_SECRET, DEV_WEB_BFF_SECRET } from "@oidc-bff/idp";
+import { createIntrospectionVerifier } from "@oidc-bff/resource-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-
-import { createIntrospectionVerifier } from "../src/auth/index.ts";
 import { type Api, type ApiConfig, ApiError, type TokenValidation } from "../src/index.ts";
 import {
   AUDIENCE,

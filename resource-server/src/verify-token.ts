@@ -1,6 +1,6 @@
 import { errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 
-import { ApiError } from "../errors.ts";
+import { TokenError } from "./errors.ts";
 
 /** Who is calling, from a validated access token. */
 export interface Principal {
@@ -37,14 +37,14 @@ const ID_TOKEN_ONLY_CLAIMS = ["nonce", "at_hash", "c_hash", "s_hash"] as const;
 function refuseIdToken(payload: Record<string, unknown>): unknown {
   const idTokenClaim = ID_TOKEN_ONLY_CLAIMS.find((claim) => claim in payload);
   if (idTokenClaim) {
-    throw new ApiError(
+    throw new TokenError(
       "invalid_token",
       `The token is an ID token (it has ${idTokenClaim}), not an access token.`,
     );
   }
   if (payload.client_id !== undefined) return payload.client_id;
   if (payload.azp !== undefined && payload.scope !== undefined) return payload.azp;
-  throw new ApiError(
+  throw new TokenError(
     "invalid_token",
     "The token names no client_id (RFC 9068 §2.2), so it is not an access token.",
   );
@@ -79,14 +79,15 @@ export interface TokenVerifierOptions {
   tokenTypes: string[];
   clockToleranceSeconds: number;
   getKey: JWTVerifyGetKey;
-  now: () => number;
+  /** The clock, ms since the epoch; default Date.now. */
+  now?: () => number;
 }
 
-/** Throws an `invalid_config` ApiError unless every algorithm is an asymmetric JWS algorithm. */
+/** Throws an `invalid_config` TokenError unless every algorithm is an asymmetric JWS algorithm. */
 export function checkAlgorithms(algorithms: string[]): void {
   const refused = algorithms.filter((alg) => !ASYMMETRIC.has(alg));
   if (algorithms.length === 0 || refused.length > 0) {
-    throw new ApiError(
+    throw new TokenError(
       "invalid_config",
       `Access token algorithms must be asymmetric JWS algorithms (refused: ${refused.join(", ") || "an empty list"}).`,
     );
@@ -97,10 +98,11 @@ export function checkAlgorithms(algorithms: string[]): void {
  * Validates an RFC 9068 JWT access token: signature by one of the issuer's keys
  * with an allowed algorithm, `typ` at+jwt (so an ID token or any other JWT the
  * IdP signs is not accepted as an access token), `iss`, `aud`, `exp`, and the
- * claims the API relies on. Any failure is an `invalid_token` ApiError whose
+ * claims the API relies on. Any failure is an `invalid_token` TokenError whose
  * message says what was wrong, never how to forge a better one.
  */
-export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+export function createTokenVerifier(input: TokenVerifierOptions): TokenVerifier {
+  const options = { ...input, now: input.now ?? Date.now };
   checkAlgorithms(options.algorithms);
   const tokenTypes = new Set(options.tokenTypes.map((t) => t.toLowerCase().replace(/^application\//, "")));
 
@@ -109,7 +111,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     // An opaque token (a reference only the IdP can resolve) or an encrypted one: say so
     // plainly rather than "malformed", so a caller sees which kind of token is expected.
     if (token.split(".").length !== 3) {
-      throw new ApiError(
+      throw new TokenError(
         "invalid_token",
         "The access token is not a signed JWT (RFC 9068), the only kind accepted.",
       );
@@ -129,7 +131,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       typ = protectedHeader.typ;
     } catch (error) {
       if (error instanceof errors.JOSEError) {
-        throw new ApiError("invalid_token", describe(error), { cause: error });
+        throw new TokenError("invalid_token", describe(error), { cause: error });
       }
       throw error;
     }
@@ -137,7 +139,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     // RFC 9068 §4: "at+jwt", also spelled "application/at+jwt"; media types are case-insensitive.
     const type = typ?.toLowerCase().replace(/^application\//, "");
     if (type === undefined || !tokenTypes.has(type)) {
-      throw new ApiError(
+      throw new TokenError(
         "invalid_token",
         `The token is not an access token (typ must be ${[...tokenTypes].join(" or ")}).`,
       );
@@ -146,7 +148,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     // RFC 9068 issuer. A provider's own format (configured typ, e.g. Entra's, which has `uti`)
     // is not held to it.
     if (type === "at+jwt" && (typeof payload.jti !== "string" || payload.jti === "")) {
-      throw new ApiError("invalid_token", "The access token has no jti claim.");
+      throw new TokenError("invalid_token", "The access token has no jti claim.");
     }
     // RFC 9068 names the client in client_id; providers without it (Keycloak) use OIDC's azp.
     const principal = principalFromClaims(payload.sub, refuseIdToken(payload), payload.scope);
@@ -178,10 +180,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
  */
 export function principalFromClaims(sub: unknown, clientId: unknown, scope: unknown): Principal {
   if (typeof sub !== "string" || sub === "" || typeof clientId !== "string" || clientId === "") {
-    throw new ApiError("invalid_token", "The access token's sub or client_id is not a string.");
+    throw new TokenError("invalid_token", "The access token's sub or client_id is not a string.");
   }
   if (scope !== undefined && typeof scope !== "string") {
-    throw new ApiError("invalid_token", "The access token's scope is not a string.");
+    throw new TokenError("invalid_token", "The access token's scope is not a string.");
   }
   return {
     subject: sub,

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 
-import { ApiError } from "../errors.ts";
+import { TokenError } from "./errors.ts";
 import { bearerToken } from "./middleware.ts";
 
 function refusal(header: string | undefined): string {
   try {
     bearerToken(header);
   } catch (error) {
-    if (error instanceof ApiError) return error.code;
+    if (error instanceof TokenError) return error.code;
     throw error;
   }
   throw new Error(`accepted ${header}`);

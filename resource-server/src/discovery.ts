@@ -1,11 +1,11 @@
-import { ApiError } from "../errors.ts";
+import { TokenError } from "./errors.ts";
 
 /** Gives up on a slow IdP rather than holding every request. */
 export const DEFAULT_IDP_TIMEOUT_MS = 5_000;
 
 /**
  * GETs a JSON document from the IdP. Any failure (unreachable, slow, an error
- * status, not JSON) is an `idp_unavailable` ApiError: the caller's token is not
+ * status, not JSON) is an `idp_unavailable` TokenError: the caller's token is not
  * at fault, and the answer is 503, never 500.
  */
 export async function getIdpJson(
@@ -21,10 +21,10 @@ export async function getIdpJson(
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (cause) {
-    throw new ApiError("idp_unavailable", `The identity provider cannot be reached (${what}).`, { cause });
+    throw new TokenError("idp_unavailable", `The identity provider cannot be reached (${what}).`, { cause });
   }
   if (!response.ok) {
-    throw new ApiError(
+    throw new TokenError(
       "idp_unavailable",
       `The identity provider answered ${response.status} for its ${what}.`,
     );
@@ -32,7 +32,7 @@ export async function getIdpJson(
   try {
     return await response.json();
   } catch (cause) {
-    throw new ApiError("idp_unavailable", `The identity provider's ${what} is not JSON.`, { cause });
+    throw new TokenError("idp_unavailable", `The identity provider's ${what} is not JSON.`, { cause });
   }
 }
 
@@ -54,14 +54,14 @@ export async function discoverEndpoint(
     unknown
   > | null;
   if (metadata?.issuer !== issuer) {
-    throw new ApiError(
+    throw new TokenError(
       "idp_unavailable",
       "The identity provider's discovery document names a different issuer than the one configured.",
     );
   }
   const value = metadata[endpoint];
   if (typeof value !== "string" || !URL.canParse(value)) {
-    throw new ApiError("idp_unavailable", `The identity provider's discovery document has no ${endpoint}.`);
+    throw new TokenError("idp_unavailable", `The identity provider's discovery document has no ${endpoint}.`);
   }
   return value;
 }

@@ -1,13 +1,14 @@
 import { createLocalJWKSet, errors, type JWTVerifyGetKey } from "jose";
-
-import { ApiError } from "../errors.ts";
 import { DEFAULT_IDP_TIMEOUT_MS, discoverEndpoint, getIdpJson } from "./discovery.ts";
+import { TokenError } from "./errors.ts";
 
 export interface IssuerKeySetOptions {
   /** The issuer identifier, exactly as configured (and as it must appear in discovery). */
   issuer: string;
-  fetch: typeof fetch;
-  now: () => number;
+  /** Default: the global fetch. */
+  fetch?: typeof fetch;
+  /** The clock, ms since the epoch; default Date.now. */
+  now?: () => number;
   /** How long after a fetch an unknown `kid` may trigger another one. */
   refetchCooldownMs?: number;
   /** Gives up on a slow IdP rather than holding every request. */
@@ -32,7 +33,9 @@ export const DEFAULT_REFETCH_COOLDOWN_MS = 30_000;
  * A failed fetch is not cached: the next request tries again.
  */
 export function createIssuerKeySet(options: IssuerKeySetOptions): JWTVerifyGetKey {
-  const { issuer, now } = options;
+  const { issuer } = options;
+  const now = options.now ?? Date.now;
+  const fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const cooldown = options.refetchCooldownMs ?? DEFAULT_REFETCH_COOLDOWN_MS;
   const timeoutMs = options.timeoutMs ?? DEFAULT_IDP_TIMEOUT_MS;
 
@@ -45,13 +48,13 @@ export function createIssuerKeySet(options: IssuerKeySetOptions): JWTVerifyGetKe
   async function load(): Promise<JWTVerifyGetKey> {
     pending ??= (async () => {
       try {
-        jwksUri ??= await discoverEndpoint(options.fetch, issuer, "jwks_uri", timeoutMs);
-        const jwks = await getIdpJson(options.fetch, jwksUri, "JWKS", timeoutMs);
+        jwksUri ??= await discoverEndpoint(fetch, issuer, "jwks_uri", timeoutMs);
+        const jwks = await getIdpJson(fetch, jwksUri, "JWKS", timeoutMs);
         let fresh: JWTVerifyGetKey;
         try {
           fresh = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
         } catch (cause) {
-          throw new ApiError("idp_unavailable", "The identity provider's JWKS is malformed.", { cause });
+          throw new TokenError("idp_unavailable", "The identity provider's JWKS is malformed.", { cause });
         }
         keys = fresh;
         return fresh;

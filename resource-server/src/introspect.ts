@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
-
-import { ApiError } from "../errors.ts";
 import { DEFAULT_IDP_TIMEOUT_MS, discoverEndpoint } from "./discovery.ts";
+import { TokenError } from "./errors.ts";
 import { type Principal, principalFromClaims, type TokenVerifier } from "./verify-token.ts";
 
 /** Reusing an answer delays a revocation by as long: beyond a minute the point of introspecting is lost. */
@@ -23,8 +22,10 @@ export interface IntrospectionVerifierOptions {
    * revoked token is refused at once, which is why one introspects at all.
    */
   cacheSeconds?: number;
-  fetch: typeof fetch;
-  now: () => number;
+  /** Default: the global fetch. */
+  fetch?: typeof fetch;
+  /** The clock, ms since the epoch; default Date.now. */
+  now?: () => number;
   timeoutMs?: number;
 }
 
@@ -58,7 +59,12 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
  *   clientSecret, clockToleranceSeconds: 5, fetch, now: Date.now });
  * app.get("/me", bearerAuth(verify), handler);
  */
-export function createIntrospectionVerifier(options: IntrospectionVerifierOptions): TokenVerifier {
+export function createIntrospectionVerifier(input: IntrospectionVerifierOptions): TokenVerifier {
+  const options = {
+    ...input,
+    now: input.now ?? Date.now,
+    fetch: input.fetch ?? ((url: string | URL | Request, init?: RequestInit) => globalThis.fetch(url, init)),
+  };
   const cacheMs = (options.cacheSeconds ?? 0) * 1000;
   const timeoutMs = options.timeoutMs ?? DEFAULT_IDP_TIMEOUT_MS;
   const toleranceMs = options.clockToleranceSeconds * 1000;
@@ -96,14 +102,14 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (cause) {
-      throw new ApiError("idp_unavailable", "The identity provider cannot be reached (introspection).", {
+      throw new TokenError("idp_unavailable", "The identity provider cannot be reached (introspection).", {
         cause,
       });
     }
     const body: unknown = await response.json().catch(() => undefined);
     if (response.status === 200) {
       if (isObject(body)) return body;
-      throw new ApiError(
+      throw new TokenError(
         "idp_unavailable",
         "The identity provider's introspection answer is not a JSON object.",
       );
@@ -111,18 +117,18 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
     const error = isObject(body) ? body.error : undefined;
     // oidc-provider refuses to introspect JWTs this way: such a token cannot be checked here.
     if (response.status === 400 && error === "unsupported_token_type") {
-      throw new ApiError(
+      throw new TokenError(
         "invalid_token",
         "The identity provider cannot introspect this kind of access token.",
       );
     }
     if (response.status === 401 || error === "invalid_client") {
-      throw new ApiError(
+      throw new TokenError(
         "idp_unavailable",
         "The identity provider refused the API's own credentials for introspection.",
       );
     }
-    throw new ApiError(
+    throw new TokenError(
       "idp_unavailable",
       `The identity provider answered ${response.status} to introspection.`,
     );
@@ -134,25 +140,25 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
   ): { principal: Principal; expiresAt: number } {
     // RFC 7662 §2.2: anything but `true` (revoked, expired, unknown, not ours to see) is inactive.
     if (answer.active !== true) {
-      throw new ApiError("invalid_token", "The access token is not active (revoked, expired or unknown).");
+      throw new TokenError("invalid_token", "The access token is not active (revoked, expired or unknown).");
     }
     if (answer.iss !== options.issuer)
-      throw new ApiError("invalid_token", "The access token's iss claim is not valid.");
+      throw new TokenError("invalid_token", "The access token's iss claim is not valid.");
     const audiences = Array.isArray(answer.aud) ? answer.aud : [answer.aud];
     if (!audiences.includes(options.audience)) {
-      throw new ApiError("invalid_token", "The access token's aud claim is not valid.");
+      throw new TokenError("invalid_token", "The access token's aud claim is not valid.");
     }
     // An OAuth token type (RFC 6749 §7.1), not a JWT typ: a refresh token has none, a DPoP-bound token says DPoP.
     if (typeof answer.token_type !== "string" || answer.token_type.toLowerCase() !== "bearer") {
-      throw new ApiError("invalid_token", "The token is not a bearer access token.");
+      throw new TokenError("invalid_token", "The token is not a bearer access token.");
     }
     const { exp, nbf } = answer;
     if (typeof exp !== "number" || !Number.isFinite(exp)) {
-      throw new ApiError("invalid_token", "The access token has no exp claim.");
+      throw new TokenError("invalid_token", "The access token has no exp claim.");
     }
-    if (exp * 1000 + toleranceMs <= now) throw new ApiError("invalid_token", "The access token expired.");
+    if (exp * 1000 + toleranceMs <= now) throw new TokenError("invalid_token", "The access token expired.");
     if (nbf !== undefined && (typeof nbf !== "number" || nbf * 1000 - toleranceMs > now)) {
-      throw new ApiError("invalid_token", "The access token's nbf claim is not valid.");
+      throw new TokenError("invalid_token", "The access token's nbf claim is not valid.");
     }
     const principal = principalFromClaims(answer.sub ?? answer.client_id, answer.client_id, answer.scope);
     return { principal, expiresAt: exp * 1000 };
