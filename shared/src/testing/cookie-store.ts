@@ -118,15 +118,15 @@ export const sameSite = (a: string | URL, b: string | URL) => siteOf(a) === site
  * subresource is same-site when its page (the top level) and its initiator are.
  */
 export function isSameSiteRequest(request: CookieRequest, redirectChainCounts: boolean): boolean {
-  const target = new URL(request.url);
+  const site = siteOf(request.url);
+  const sameAsTarget = (url: string) => siteOf(url) === site;
   if (request.kind === "navigation") {
-    if (request.initiator !== null && !sameSite(request.initiator, target)) return false;
-    if (redirectChainCounts) return (request.redirectChain ?? []).every((url) => sameSite(url, target));
-    return true;
+    if (request.initiator !== null && !sameAsTarget(request.initiator)) return false;
+    return !redirectChainCounts || (request.redirectChain ?? []).every(sameAsTarget);
   }
   const topLevel = request.topLevel ?? request.initiator;
-  if (topLevel === null || !sameSite(topLevel, target)) return false;
-  return request.initiator === null || sameSite(request.initiator, target);
+  if (topLevel === null || !sameAsTarget(topLevel)) return false;
+  return request.initiator === null || sameAsTarget(request.initiator);
 }
 
 /**
@@ -177,6 +177,8 @@ function parseLine(line: string): ParsedLine | undefined {
 
 export class CookieStore {
   private cookies: StoredCookie[] = [];
+  /** Counts every change to the stored cookies, for callers that cache a header (load tests). */
+  version = 0;
   private readonly now: () => number;
   readonly redirectChainCounts: boolean;
 
@@ -302,6 +304,7 @@ export class CookieStore {
     );
     const created = index >= 0 ? (this.cookies[index]?.created ?? now) : now;
     if (index >= 0) this.cookies.splice(index, 1);
+    this.version++;
     const cookie: StoredCookie = {
       name,
       value,
@@ -404,6 +407,7 @@ export class CookieStore {
     const hostname = new URL(`http://${host}`).hostname;
     const existing = this.cookies.find((c) => c.name === name && c.domain === hostname && c.path === "/");
     this.delete(host, name);
+    this.version++;
     this.cookies.push({
       domain: hostname,
       hostOnly: true,
@@ -424,10 +428,12 @@ export class CookieStore {
   delete(host: string, name: string): void {
     const hostname = new URL(`http://${host}`).hostname;
     this.cookies = this.cookies.filter((c) => !(c.name === name && c.domain === hostname));
+    this.version++;
   }
 
   clear(): void {
     this.cookies = [];
+    this.version++;
   }
 
   /** Copies every cookie of another store into this one (a second tab restoring a saved profile). */
@@ -438,11 +444,15 @@ export class CookieStore {
       );
       this.cookies.push({ ...cookie });
     }
+    this.version++;
   }
 
   /** §5.7 (expiry): a cookie past its expiry is gone. */
   private removeExpired(): void {
     const now = this.now();
-    this.cookies = this.cookies.filter((c) => c.expires === undefined || c.expires > now);
+    const live = (c: StoredCookie) => c.expires === undefined || c.expires > now;
+    if (this.cookies.every(live)) return;
+    this.cookies = this.cookies.filter(live);
+    this.version++;
   }
 }
