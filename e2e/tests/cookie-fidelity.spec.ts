@@ -54,7 +54,11 @@ async function inChromium(page: Page): Promise<Step[]> {
   const seen: Array<{ flow: Flow; request: Request }> = [];
   let flow: Flow = "login";
   page.on("request", (request) => seen.push({ flow, request }));
-  const settle = () => page.waitForLoadState("networkidle");
+  // Once the SPA has settled: one call through the BFF to the API, from the page.
+  const settle = async () => {
+    await page.waitForLoadState("networkidle");
+    await page.evaluate(() => fetch("/api/contacts", { headers: { "x-csrf": "1" } }).then((r) => r.status));
+  };
 
   await page.goto("/");
   await settle();
@@ -126,11 +130,12 @@ async function actAtIdp(browser: SimulatedBrowser, url: string, response: Respon
   return step;
 }
 
-/** The flows in the simulated browser; on the SPA's page it makes the SPA's first call, GET /bff/session. */
+/** The flows in the simulated browser; on the SPA's page it makes the SPA's first call (GET /bff/session) and the API call. */
 async function simulated(browser: SimulatedBrowser): Promise<Step[]> {
   const flows: Flow[] = [];
   const spa = async () => {
-    await browser.fetch(`${BFF}/bff/session`, { headers: { "x-csrf": "1" } });
+    await (await browser.fetch(`${BFF}/bff/session`, { headers: { "x-csrf": "1" } })).body?.cancel();
+    await (await browser.fetch(`${BFF}/api/contacts`, { headers: { "x-csrf": "1" } })).body?.cancel();
   };
   const mark = (flow: Flow) => {
     while (flows.length < browser.requests.length) flows.push(flow);
@@ -210,6 +215,15 @@ test("the simulated browser sends the cookies Chromium sends, at every step of l
   ]);
   expect(callbacks[1]?.cookies).toContain("__Host-bff-login");
   expect(callbacks[1]?.cookies).not.toContain("__Host-bff-session");
+  const apiCalls = chromium.filter((s) => s.key === "GET bff /api/contacts");
+  expect(apiCalls.map((s) => s.cookies.includes("__Host-bff-session"))).toEqual([
+    false,
+    true,
+    true,
+    true,
+    true,
+    false,
+  ]);
 
   const faithful = await simulated(new SimulatedBrowser());
   expect(differences(chromium, faithful)).toEqual([]);
