@@ -63,7 +63,10 @@ export interface CookieStoreOptions {
   redirectChainCountsForSameSite?: boolean;
 }
 
-/** §5.2.1 and Chromium: the chain does not make a navigation cross-site (measured, see the e2e comparison). */
+/**
+ * Chromium (150) does not apply §5.2.1's redirect-chain rule: BFF → IdP → BFF, started in the
+ * address bar, still carries Strict cookies back (measured by the e2e comparison).
+ */
 export const CHROMIUM_REDIRECT_CHAIN_COUNTS = false;
 
 /** Chromium's Lax-allowing-unsafe window (§5.6.7.2): 2 minutes. */
@@ -108,8 +111,6 @@ export function siteOf(url: string | URL): string {
   if (isIpAddress(hostname) || !hostname.includes(".")) return `${scheme}//${hostname}`;
   return `${scheme}//${hostname.split(".").slice(-2).join(".")}`;
 }
-
-export const sameSite = (a: string | URL, b: string | URL) => siteOf(a) === siteOf(b);
 
 /**
  * §5.2: is the request same-site? A navigation's site for cookies is its own target,
