@@ -1,124 +1,122 @@
 /**
- * A browser's HTTP requests without a browser, for the soak test and the
- * benchmark: a cookie jar per host, redirects followed by hand, and the IdP's
- * login and consent forms filled in.
+ * A browser's HTTP requests without a browser, for the soak test, the fault
+ * suite and the benchmark: the shared simulated browser (Chromium's cookie
+ * rules, shared/src/testing), redirects followed like a navigation, and the
+ * IdP's login and consent forms filled in. It keeps no request log: these
+ * clients make many thousands of requests.
  */
+import type { CookieStore } from "../shared/src/testing/cookie-store.ts";
+import { type BrowserRequestInit, SimulatedBrowser } from "../shared/src/testing/simulated-browser.ts";
 
 export const USER = { username: "alice", password: "alice-dev-password" } as const;
 export const SESSION_COOKIE = "__Host-bff-session";
 
-/** Applies Set-Cookie lines to a name → value map (a deletion removes the cookie). */
-export function applySetCookie(cookies: Map<string, string>, lines: readonly string[]): boolean {
-  let changed = false;
-  for (const line of lines) {
-    const [pair = "", ...attributes] = line.split(";").map((part) => part.trim());
-    const name = pair.slice(0, pair.indexOf("="));
-    const value = pair.slice(pair.indexOf("=") + 1);
-    const expired = attributes.some(
-      (a) => /^max-age=0$/i.test(a) || (/^expires=/i.test(a) && Date.parse(a.slice(8)) < Date.now()),
-    );
-    if (value === "" || expired) changed = cookies.delete(name) || changed;
-    else if (cookies.get(name) !== value) {
-      cookies.set(name, value);
-      changed = true;
-    }
-  }
-  return changed;
+const isSessionPart = (name: string) => name === SESSION_COOKIE || name.startsWith(`${SESSION_COOKIE}-`);
+
+/** What the SPA's fetch to the BFF is, for the cookie rules. */
+const spaCall = (bff: string) => ({ url: `${bff}/api/`, kind: "subresource", initiator: bff }) as const;
+
+/**
+ * Applies Set-Cookie lines answered to an SPA call to `bff` (a deletion removes the
+ * cookie); true when the session cookie changed.
+ */
+export function applySetCookie(store: CookieStore, bff: string, lines: readonly string[]): boolean {
+  const before = sessionCookieHeader(store, bff);
+  store.storeResponse(spaCall(bff), lines);
+  return sessionCookieHeader(store, bff) !== before;
 }
 
-/** The Cookie header for the BFF's session: every part (`__Host-bff-session`, `-1`, `-2`...). */
-export function sessionCookieHeader(cookies: Map<string, string>): string {
-  return [...cookies]
-    .filter(([name]) => name === SESSION_COOKIE || name.startsWith(`${SESSION_COOKIE}-`))
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, value]) => `${name}=${value}`)
-    .join("; ");
+/** The last header built per store: the benchmark asks for it on every request. */
+const built = new WeakMap<CookieStore, { version: number; bff: string; until: number; header: string }>();
+
+/** The Cookie header for the BFF's session, as the SPA's calls carry it: every part (`-1`, `-2`...). */
+export function sessionCookieHeader(store: CookieStore, bff: string): string {
+  const now = Date.now();
+  const last = built.get(store);
+  if (last && last.version === store.version && last.bff === bff && now < last.until) return last.header;
+  const parts = store
+    .cookiesFor(spaCall(bff))
+    .filter((cookie) => isSessionPart(cookie.name))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const header = parts.map((cookie) => `${cookie.name}=${cookie.value}`).join("; ");
+  // Only a change to the store or the expiry of a part can change it.
+  const until = Math.min(...parts.map((cookie) => cookie.expires ?? Number.POSITIVE_INFINITY));
+  built.set(store, { version: store.version, bff, until, header });
+  return header;
 }
 
-export class HttpBrowser {
-  /** host → cookie name → value. */
-  readonly jar = new Map<string, Map<string, string>>();
-
+export class HttpBrowser extends SimulatedBrowser {
   readonly origins: { bff: string; idp: string };
 
   constructor(origins: { bff: string; idp: string }) {
+    super();
     this.origins = origins;
+    this.record = false;
   }
 
   /** How many responses changed the session cookie (a refresh re-seals it, so this counts refreshes and more). */
   sessionCookieChanges = 0;
 
-  /** One request, no redirect followed: sends this host's cookies, stores every Set-Cookie of the answer. */
-  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+  /** The store the session cookie lives in, for clients that send it themselves (the benchmark). */
+  get jar(): CookieStore {
+    return this.cookies;
+  }
+
+  /** One request, no redirect followed (see SimulatedBrowser.fetch), counting session cookie changes. */
+  override async fetch(url: string, init: BrowserRequestInit = {}): Promise<Response> {
     const before = this.sessionCookie();
-    const target = new URL(url);
-    const headers = new Headers(init.headers);
-    const cookies = [...(this.jar.get(target.host) ?? [])].map(([name, value]) => `${name}=${value}`);
-    if (cookies.length > 0) headers.set("cookie", cookies.join("; "));
-    const response = await fetch(target, { ...init, headers, redirect: "manual" });
-    const jar = this.jar.get(target.host) ?? new Map<string, string>();
-    applySetCookie(jar, response.headers.getSetCookie());
-    this.jar.set(target.host, jar);
+    const response = await super.fetch(url, init);
     const after = this.sessionCookie();
     if (before !== "" && after !== "" && after !== before) this.sessionCookieChanges++;
     return response;
   }
 
-  /** A call to the API through the BFF, as the SPA makes it: with the CSRF header the BFF requires. */
+  /** A call to the API through the BFF, as the SPA makes it: a same-origin fetch with the CSRF header. */
   api(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set("x-csrf", "1");
-    return this.fetch(`${this.origins.bff}${path}`, { ...init, headers });
+    return this.fetch(`${this.origins.bff}${path}`, {
+      ...init,
+      headers,
+      kind: "subresource",
+      initiator: this.origins.bff,
+    });
   }
 
   /** The BFF session's Cookie header value. */
   sessionCookie(): string {
-    return sessionCookieHeader(this.jar.get(new URL(this.origins.bff).host) ?? new Map());
+    return sessionCookieHeader(this.cookies, this.origins.bff);
   }
 
   /** The authorization code flow through the IdP's login and consent pages, ending on the SPA. */
   async login(user: { username: string; password: string } = USER): Promise<void> {
     const { bff, idp } = this.origins;
     // Editing from the start: these clients add contacts, and are not testing consent.
-    let url = `${bff}/bff/login?returnTo=${encodeURIComponent("/")}&scope=contacts:write`;
-    let init: RequestInit = {};
-    for (let step = 0; step < 20; step++) {
-      const response = await this.fetch(url, init);
-      init = {};
-      const location = response.headers.get("location");
-      if (response.status >= 300 && response.status < 400 && location) {
-        await response.body?.cancel();
-        url = new URL(location, url).href;
-        continue;
-      }
-      const here = new URL(url);
+    let step = await this.navigate(
+      `${bff}/bff/login?returnTo=${encodeURIComponent("/")}&scope=contacts:write`,
+    );
+    for (let page = 0; page < 6; page++) {
+      const here = new URL(step.url);
+      const { response } = step;
       if (here.origin === bff && !here.pathname.startsWith("/bff/")) {
         await response.body?.cancel();
         if (this.sessionCookie() === "") throw new Error("the login set no session cookie");
         return;
       }
       const uid = /^\/interaction\/([^/]+)$/.exec(here.pathname)?.[1];
-      const page = await response.text();
+      const body = await response.text();
       if (here.origin === idp && uid && response.status === 200) {
-        const post = (action: string, fields: Record<string, string>) => {
-          url = `${idp}/interaction/${uid}/${action}`;
-          init = {
-            method: "POST",
-            headers: { "content-type": "application/x-www-form-urlencoded" },
-            body: new URLSearchParams(fields).toString(),
-          };
-        };
-        if (page.includes(`/interaction/${uid}/login"`)) {
-          post("login", { ...user });
+        if (body.includes(`/interaction/${uid}/login"`)) {
+          step = await this.submitForm(`/interaction/${uid}/login`, { ...user });
           continue;
         }
-        if (page.includes(`/interaction/${uid}/confirm"`)) {
-          post("confirm", {});
+        if (body.includes(`/interaction/${uid}/confirm"`)) {
+          step = await this.submitForm(`/interaction/${uid}/confirm`, {});
           continue;
         }
       }
-      throw new Error(`the login stopped at ${url} (${response.status}): ${page.slice(0, 300)}`);
+      throw new Error(`the login stopped at ${step.url} (${response.status}): ${body.slice(0, 300)}`);
     }
-    throw new Error("the login: too many redirects");
+    throw new Error("the login: too many pages");
   }
 }

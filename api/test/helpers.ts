@@ -18,6 +18,7 @@ import {
 } from "@oidc-bff/idp";
 import { inProcessFetch } from "@oidc-bff/idp/in-process-fetch";
 import { SCOPES } from "@oidc-bff/shared";
+import { SimulatedBrowser } from "@oidc-bff/shared/testing/simulated-browser";
 import { inject } from "light-my-request";
 
 import { type Api, type ApiConfig, type ApiDeps, createApi } from "../src/index.ts";
@@ -91,40 +92,19 @@ export async function startIdp(options: { apiAccessTokenFormat?: "jwt" | "opaque
   };
 }
 
-/** A cookie jar in front of the IdP: enough of a browser for the login and consent pages. */
-class Browser {
-  private readonly cookies = new Map<string, { value: string; path: string }>();
-  private readonly idp: Idp;
-
-  constructor(idp: Idp) {
-    this.idp = idp;
-  }
-
-  async request(method: "GET" | "POST", path: string, form?: Record<string, string>) {
-    const headers: Record<string, string> = { host: new URL(ISSUER).host };
-    const cookie = [...this.cookies]
-      .filter(([, c]) => path === c.path || path.startsWith(c.path.endsWith("/") ? c.path : `${c.path}/`))
-      .map(([name, c]) => `${name}=${c.value}`)
-      .join("; ");
-    if (cookie) headers.cookie = cookie;
-    if (form) headers["content-type"] = "application/x-www-form-urlencoded";
-    const response = await inject(this.idp.listener, {
-      method,
-      url: path,
-      headers,
-      ...(form ? { payload: new URLSearchParams(form).toString() } : {}),
-    });
-    for (const line of [response.headers["set-cookie"] ?? []].flat()) {
-      const [pair = "", ...attributes] = line.split(";").map((part) => part.trim());
-      const name = pair.slice(0, pair.indexOf("="));
-      const value = pair.slice(pair.indexOf("=") + 1);
-      const cookiePath = attributes.find((a) => a.toLowerCase().startsWith("path="))?.slice(5) ?? "/";
-      if (value === "") this.cookies.delete(name);
-      else this.cookies.set(name, { value, path: cookiePath });
-    }
-    return response;
-  }
+/** The person's browser in front of the in-process IdP (the shared simulated browser: Chromium's cookie rules). */
+function idpBrowser(idp: Idp): SimulatedBrowser {
+  const fromIdp = inProcessFetch(idp);
+  return new SimulatedBrowser((url, init) => fromIdp(new Request(url, init)));
 }
+
+/** A form on one of the IdP's pages, submitted (a navigation the page starts). */
+const form = (fields: Record<string, string>) => ({
+  method: "POST",
+  headers: { "content-type": "application/x-www-form-urlencoded" },
+  body: new URLSearchParams(fields).toString(),
+  initiator: ISSUER,
+});
 
 /** A service's own token (client credentials): `sub` is the client, there is no user. */
 export async function serviceAccessToken(idp: Idp): Promise<string> {
@@ -201,7 +181,7 @@ export async function userTokens(
   user: { username: string; password: string },
   scope = BFF_SCOPE,
 ): Promise<UserTokens> {
-  const browser = new Browser(idp);
+  const browser = idpBrowser(idp);
   const verifier = randomBytes(32).toString("base64url");
   const query = new URLSearchParams({
     client_id: CLIENT_ID,
@@ -215,9 +195,10 @@ export async function userTokens(
     nonce: randomBytes(16).toString("base64url"),
   });
 
-  let response = await browser.request("GET", `/auth?${query}`);
+  let response = await browser.fetch(`${ISSUER}/auth?${query}`);
   for (let step = 0; step < 10; step++) {
-    const next = new URL(String(response.headers.location), ISSUER);
+    const next = new URL(String(response.headers.get("location")), ISSUER);
+    await response.body?.cancel();
     if (next.origin !== ISSUER) {
       const code = next.searchParams.get("code");
       if (!code) throw new Error(`no code in ${next.href}`);
@@ -241,15 +222,14 @@ export async function userTokens(
         idTokens: [exchanged.id_token, id_token].filter((token): token is string => token !== undefined),
       };
     }
-    const path = `${next.pathname}${next.search}`;
     const uid = /^\/interaction\/([^/]+)$/.exec(next.pathname)?.[1];
     if (uid) {
-      const page = await browser.request("GET", path);
-      response = page.body.includes(`action="/interaction/${uid}/login"`)
-        ? await browser.request("POST", `/interaction/${uid}/login`, { ...user })
-        : await browser.request("POST", `/interaction/${uid}/confirm`, {});
+      const page = await (await browser.fetch(next.href)).text();
+      response = page.includes(`action="/interaction/${uid}/login"`)
+        ? await browser.fetch(`${ISSUER}/interaction/${uid}/login`, form({ ...user }))
+        : await browser.fetch(`${ISSUER}/interaction/${uid}/confirm`, form({}));
     } else {
-      response = await browser.request("GET", path);
+      response = await browser.fetch(next.href);
     }
   }
   throw new Error("too many redirects during sign-in");

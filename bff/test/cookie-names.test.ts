@@ -23,7 +23,7 @@ describe("cookieNames", () => {
 
     // The other app's cookie (default name) is not this BFF's session.
     alice.setCookie(HOST, "__Host-bff-session", alice.cookie(HOST, "__Host-app2-session")?.value ?? "");
-    alice.jar.get(HOST)?.delete("__Host-app2-session");
+    alice.cookies.delete(HOST, "__Host-app2-session");
     expect((await alice.api("/api/contacts")).status).toBe(401);
   });
 

@@ -1,9 +1,9 @@
 /**
  * The whole system in one test process, with no ports: the real IdP
  * (oidc-provider, driven through `light-my-request`), the real API and the BFF
- * under test, wired by a `fetch` that routes by origin. A `TestBrowser` is a
- * cookie jar per simulated person that follows redirects across the origins,
- * the way a browser's navigation does.
+ * under test, wired by a `fetch` that routes by origin. A `TestBrowser` is
+ * one simulated person's browser (Chromium's cookie rules, redirects followed
+ * across the origins the way a navigation does).
  */
 import { createApi } from "@oidc-bff/api";
 import {
@@ -15,6 +15,8 @@ import {
   type IdpUser,
 } from "@oidc-bff/idp";
 import { inProcessFetch } from "@oidc-bff/idp/in-process-fetch";
+import type { StoredCookie } from "@oidc-bff/shared/testing/cookie-store";
+import { SimulatedBrowser } from "@oidc-bff/shared/testing/simulated-browser";
 import type { Hono } from "hono";
 
 import { type BffConfig, type BffDeps, createBff, silentLogger } from "../src/index.ts";
@@ -171,18 +173,11 @@ const decodeHtml = (text: string) =>
     );
   });
 
-interface JarCookie {
-  value: string;
-  path: string;
-  /** The raw Set-Cookie line, to check attributes. */
-  line: string;
-}
-
-/** One person's browser: a cookie jar per host, redirects followed like navigations. */
-export class TestBrowser {
-  /** host → name → cookie. */
-  readonly jar = new Map<string, Map<string, JarCookie>>();
-  private readonly system: Pick<TestSystem, "fetch">;
+/**
+ * One person's browser: the shared simulated browser (`@oidc-bff/shared/testing/simulated-browser`,
+ * Chromium's cookie rules), plus a person who fills in the IdP's pages.
+ */
+export class TestBrowser extends SimulatedBrowser {
   private readonly bff: string;
   private readonly idp: string;
 
@@ -191,67 +186,36 @@ export class TestBrowser {
     system: Pick<TestSystem, "fetch">,
     origins: { bff: string; idp: string } = { bff: BFF, idp: IDP },
   ) {
-    this.system = system;
+    super((input, init) => system.fetch(input, init));
     this.bff = origins.bff;
     this.idp = origins.idp;
   }
 
-  cookie(host: string, name: string): JarCookie | undefined {
-    return this.jar.get(host)?.get(name);
+  /** The cookie of that name the browser holds for the host (a port in `host` makes no difference). */
+  cookie(host: string, name: string): StoredCookie | undefined {
+    return this.cookies.get(host, name);
   }
 
   /** Replaces the value of a cookie, as a person replaying or tampering with one would. */
   setCookie(host: string, name: string, value: string) {
-    const cookies = this.jar.get(host) ?? new Map<string, JarCookie>();
-    cookies.set(name, { value, path: "/", line: `${name}=${value}` });
-    this.jar.set(host, cookies);
+    this.cookies.put(host, name, value);
   }
 
-  /** One request, no redirect followed; cookies sent and stored. */
-  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    const target = new URL(url);
-    const headers = new Headers(init.headers);
-    const cookies = [...(this.jar.get(target.host) ?? [])]
-      .filter(
-        ([, c]) =>
-          target.pathname === c.path ||
-          target.pathname.startsWith(c.path.endsWith("/") ? c.path : `${c.path}/`),
-      )
-      .map(([name, c]) => `${name}=${c.value}`);
-    if (cookies.length > 0) headers.set("cookie", cookies.join("; "));
-    const response = await this.system.fetch(target.href, { ...init, headers, redirect: "manual" });
-    this.store(target.host, response);
-    return response;
-  }
-
-  /** Fetch JSON from the BFF with the SPA's CSRF header. */
+  /** Fetch JSON from the BFF as the SPA does: a same-origin fetch from its page, with the CSRF header. */
   api(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set("x-csrf", "1");
-    return this.fetch(`${this.bff}${path}`, { ...init, headers });
-  }
-
-  private store(host: string, response: Response) {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = "", ...attributes] = line.split(";").map((part) => part.trim());
-      const name = pair.slice(0, pair.indexOf("="));
-      const value = pair.slice(pair.indexOf("=") + 1);
-      const path = attributes.find((a) => a.toLowerCase().startsWith("path="))?.slice(5) ?? "/";
-      const expired = attributes.some((a) => /^max-age=0$/i.test(a) || /^expires=thu, 01 jan 1970/i.test(a));
-      const cookies = this.jar.get(host) ?? new Map<string, JarCookie>();
-      if (value === "" || expired) cookies.delete(name);
-      else cookies.set(name, { value, path, line });
-      this.jar.set(host, cookies);
-    }
+    return this.fetch(`${this.bff}${path}`, { ...init, headers, kind: "subresource", initiator: this.bff });
   }
 
   /**
    * A navigation: follows redirects across origins and, on the IdP's pages,
-   * acts as the person: signs in as `user` and answers consent with `consent`.
-   * Stops at the first page of the BFF's origin that is not a redirect, or
-   * when the IdP shows a page it has no answer for. Returns every URL visited.
+   * acts as the person: signs in as `user` and answers consent with `consent`
+   * (each a form the IdP's page submits). Stops at the first page of the BFF's
+   * origin that is not a redirect, or when the IdP shows a page it has no answer
+   * for. Returns every URL visited.
    */
-  async navigate(
+  override async navigate(
     url: string,
     person: {
       user?: { username: string; password: string };
@@ -259,68 +223,47 @@ export class TestBrowser {
       /** Stop, without requesting it, at the first URL that starts with this. */
       stopBefore?: string;
     } = {},
-  ): Promise<{ response: Response; url: string; visited: string[] }> {
-    let current = url;
-    let init: RequestInit = {};
+  ): Promise<{ response: Response; url: string; visited: string[]; chain: string[] }> {
+    const stop = person.stopBefore ? { stopBefore: person.stopBefore } : {};
     const visited: string[] = [];
-    for (let step = 0; step < 20; step++) {
-      if (person.stopBefore && current.startsWith(person.stopBefore)) {
-        return { response: new Response(null, { status: 204 }), url: current, visited };
-      }
-      visited.push(current);
-      const response = await this.fetch(current, init);
-      init = {};
-      const location = response.headers.get("location");
-      if (response.status >= 300 && response.status < 400 && location) {
-        current = new URL(location, current).href;
+    let step = await super.navigate(url, stop);
+    for (let page = 0; page < 10; page++) {
+      visited.push(...step.chain);
+      const { response } = step;
+      const here = new URL(step.url);
+      const done = { response, url: step.url, visited, chain: step.chain };
+      if (response.status === 204 && person.stopBefore && step.url.startsWith(person.stopBefore)) return done;
+      if (here.origin !== this.idp || !response.headers.get("content-type")?.startsWith("text/html"))
+        return done;
+      const body = await response.text();
+      const again = { ...done, response: new Response(body, response) };
+      // oidc-provider's self-submitting form (switching accounts ends the old IdP session first):
+      // a browser runs its script; here it is posted as it stands.
+      const autoPost = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(body);
+      if (body.includes("document.forms[0].submit()") && autoPost?.[1]) {
+        const fields = new URLSearchParams();
+        for (const input of (autoPost[2] ?? "").matchAll(
+          /<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g,
+        )) {
+          fields.set(input[1] ?? "", decodeHtml(input[2] ?? ""));
+        }
+        step = await this.submitForm(decodeHtml(autoPost[1]), fields, person.stopBefore);
         continue;
       }
-      const here = new URL(current);
-      if (here.origin === this.idp && response.headers.get("content-type")?.startsWith("text/html")) {
-        const page = await response.clone().text();
-        // oidc-provider's self-submitting form (switching accounts ends the old IdP session first):
-        // a browser runs its script; here it is posted as it stands.
-        const autoPost = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page);
-        if (page.includes("document.forms[0].submit()") && autoPost?.[1]) {
-          const fields = new URLSearchParams();
-          for (const input of (autoPost[2] ?? "").matchAll(
-            /<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g,
-          )) {
-            fields.set(input[1] ?? "", decodeHtml(input[2] ?? ""));
-          }
-          current = new URL(decodeHtml(autoPost[1]), current).href;
-          init = {
-            method: "POST",
-            headers: { "content-type": "application/x-www-form-urlencoded" },
-            body: fields.toString(),
-          };
-          continue;
-        }
-      }
       const uid = /^\/interaction\/([^/]+)$/.exec(here.pathname)?.[1];
-      if (here.origin === this.idp && uid && response.status === 200) {
-        const page = await response.text();
-        const form = (action: string, fields: Record<string, string>) => {
-          current = `${this.idp}/interaction/${uid}/${action}`;
-          init = {
-            method: "POST",
-            headers: { "content-type": "application/x-www-form-urlencoded" },
-            body: new URLSearchParams(fields).toString(),
-          };
-        };
-        if (page.includes(`action="/interaction/${uid}/login"`) && person.user) {
-          form("login", { ...person.user });
-          continue;
-        }
-        if (page.includes(`action="/interaction/${uid}/confirm"`) && person.consent) {
-          form(person.consent === "allow" ? "confirm" : "abort", {});
-          continue;
-        }
-        return { response: new Response(page, response), url: current, visited };
+      if (!uid || response.status !== 200) return again;
+      if (body.includes(`action="/interaction/${uid}/login"`) && person.user) {
+        step = await this.submitForm(`/interaction/${uid}/login`, { ...person.user }, person.stopBefore);
+        continue;
       }
-      return { response, url: current, visited };
+      if (body.includes(`action="/interaction/${uid}/confirm"`) && person.consent) {
+        const action = person.consent === "allow" ? "confirm" : "abort";
+        step = await this.submitForm(`/interaction/${uid}/${action}`, {}, person.stopBefore);
+        continue;
+      }
+      return again;
     }
-    throw new Error(`too many redirects from ${url}`);
+    throw new Error(`too many pages from ${url}`);
   }
 
   /** Logs in through the IdP's pages and returns where the BFF sent the browser afterwards. */

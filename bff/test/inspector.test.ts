@@ -326,7 +326,7 @@ describe("the flow inspector", () => {
     expect(another.status).toBe(401);
     expect(another.headers.get("content-type")).toContain("application/problem+json");
     const pass = alice.cookie(HOST, INSPECTOR_COOKIE)?.value ?? "";
-    alice.jar.get(HOST)?.delete(INSPECTOR_COOKIE);
+    alice.cookies.delete(HOST, INSPECTOR_COOKIE);
     expect((await alice.api("/bff/inspector")).status).toBe(401);
     alice.setCookie(HOST, INSPECTOR_COOKIE, pass);
 

@@ -624,6 +624,27 @@ describe("hardening", () => {
     expect((await copy.api("/api/contacts")).status).toBe(401);
   });
 
+  it.each([
+    ["with prompt=login", "prompt=login"],
+    ["with prompt=consent", "prompt=consent"],
+  ])(
+    "logging in again as the same person %s ends the previous session, though its Strict cookie never reaches the callback (A19)",
+    async (_, query) => {
+      // No account switch, so no back-channel logout from the IdP either: only /bff/login,
+      // which the session cookie does reach, can say which session the new login replaces.
+      const browser = await loggedIn(USERS.alice);
+      const before = browser.cookie(HOST, SESSION)?.value ?? "";
+      await browser.navigate(`${BFF}/bff/login?${query}&returnTo=/`, { user: USERS.alice, consent: "allow" });
+      const callback = browser.requests.filter((r) => new URL(r.url).pathname === "/bff/callback").at(-1);
+      expect(callback?.cookies).toEqual(["__Host-bff-login"]);
+      expect(browser.cookie(HOST, SESSION)?.value).not.toBe(before);
+      expect((await browser.api("/api/contacts")).status).toBe(200);
+      const copy = new TestBrowser(system);
+      copy.setCookie(HOST, SESSION, before);
+      expect((await copy.api("/api/contacts")).status).toBe(401);
+    },
+  );
+
   it("an ID token signed with another algorithm than the one configured is refused: no session (A12j)", async () => {
     await system.close();
     system = await startSystem({ idTokenSigningAlg: "ES256" });

@@ -49,7 +49,7 @@ describe("the application's own routes", () => {
     const json = await stranger.fetch(`${BFF}/own/me`);
     expect(json.status).toBe(401);
     expect(await json.json()).toMatchObject({ code: "not_authenticated" });
-    const page = await stranger.fetch(`${BFF}/account?tab=2`, { redirect: "manual" });
+    const page = await stranger.fetch(`${BFF}/account?tab=2`);
     expect(page.status).toBe(302);
     expect(page.headers.get("location")).toBe(`/bff/login?returnTo=${encodeURIComponent("/account?tab=2")}`);
   });

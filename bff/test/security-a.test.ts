@@ -340,7 +340,7 @@ describe("whose session it is (A22)", () => {
     expect((await (await alice.api("/bff/session")).json()) as object).toMatchObject({ authenticated: true });
     // The same deployment moved to another provider, whose "user-alice" may be anyone.
     const moved = on.anotherBff({ issuer: "http://127.0.0.1:4900" }, { logger: silentLogger });
-    const cookies = [...(alice.jar.get(HOST) ?? [])].map(([name, c]) => `${name}=${c.value}`).join("; ");
+    const cookies = alice.cookies.header({ url: `${BFF}/bff/session`, kind: "subresource", initiator: BFF });
     const response = await moved.fetch(
       new Request(`${BFF}/bff/session`, { headers: { cookie: cookies, "x-csrf": "1" } }),
     );

@@ -59,9 +59,10 @@ async function systemWithLargeTokens(overrides: Partial<BffConfig> = {}): Promis
 
 /** The session's cookies in the jar, in order: the session cookie first, then its chunks. */
 function sessionCookies(browser: TestBrowser): [string, string][] {
-  return [...(browser.jar.get(HOST) ?? [])]
-    .filter(([name]) => name === SESSION || name.startsWith(`${SESSION}-`))
-    .map(([name, cookie]) => [name, cookie.value] as [string, string])
+  return browser.cookies
+    .all(HOST)
+    .filter(({ name }) => name === SESSION || name.startsWith(`${SESSION}-`))
+    .map(({ name, value }) => [name, value] as [string, string])
     .sort(([a], [b]) => a.localeCompare(b));
 }
 
@@ -251,7 +252,7 @@ describe("split session cookies", () => {
     expectDeleted(lines.get(`${SESSION}-1`));
 
     // The browser loses a chunk (evicted, or cleared by hand): 401, and what is left is deleted.
-    bart.jar.get(HOST)?.delete(`${SESSION}-1`);
+    bart.cookies.delete(HOST, `${SESSION}-1`);
     const missing = await bart.api("/api/contacts");
     expect(missing.status).toBe(401);
     expectDeleted(setCookies(missing).get(SESSION));

@@ -249,7 +249,7 @@ describe("one clock tolerance, 30 s, for ID tokens and logout tokens (H4)", () =
       ["iat in the future", (skew) => ({ iat: seconds() + skew, exp: seconds() + 300 })],
     ])("accepts an ID token with %s by 20 s, and refuses one 45 s off (H4)", async (_, claims) => {
       expect(await logsIn(claims(20))).toBe(true);
-      browser.jar.clear();
+      browser.cookies.clear();
       expect(await logsIn(claims(45))).toBe(false);
     });
   });

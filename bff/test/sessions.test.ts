@@ -186,9 +186,9 @@ describe("sessions of any size", () => {
     expect(await bart.login({ username: "bart", password: "bart-test-password" }, "/contacts")).toBe(
       `${BFF}/contacts`,
     );
-    const cookies = [...(bart.jar.get(HOST) ?? [])].filter(([name]) => name.startsWith(SESSION));
+    const cookies = bart.cookies.all(HOST).filter(({ name }) => name.startsWith(SESSION));
     expect(cookies.length).toBeGreaterThan(1);
-    for (const [name, { value }] of cookies)
+    for (const { name, value } of cookies)
       expect(Buffer.byteLength(`${name}=${value}`)).toBeLessThanOrEqual(4096);
 
     const session = (await (await bart.api("/bff/session")).json()) as { user: { name: string } };
@@ -201,9 +201,10 @@ describe("sessions of any size", () => {
 
     const alice = await loggedIn();
     const bytes = (browser: TestBrowser) =>
-      [...(browser.jar.get(HOST) ?? [])]
-        .filter(([name]) => name.startsWith(SESSION))
-        .reduce((sum, [name, { value }]) => sum + Buffer.byteLength(`${name}=${value}`) + 2, -2);
+      browser.cookies
+        .all(HOST)
+        .filter(({ name }) => name.startsWith(SESSION))
+        .reduce((sum, { name, value }) => sum + Buffer.byteLength(`${name}=${value}`) + 2, -2);
     console.info(
       `cookie bytes per proxied request: ${bytes(alice)} (our IdP's tokens), ${bytes(bart)} (large tokens)`,
     );

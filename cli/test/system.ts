@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { type Api, createApi } from "@oidc-bff/api";
 import { createIdp, type DevelopmentIdpOptions, developmentIdpConfig, type Idp } from "@oidc-bff/idp";
 import { inProcessFetch } from "@oidc-bff/idp/in-process-fetch";
+import { SimulatedBrowser } from "@oidc-bff/shared/testing/simulated-browser";
 
 import type { CliIo } from "../src/index.ts";
 
@@ -107,39 +108,33 @@ export function promptIn(out: string[]): { verificationUri: string; userCode: st
 }
 
 /**
- * A person at a browser: a cookie jar (one site: the IdP) in front of `fetch`,
- * no redirect followed by itself.
+ * A person at a browser: the shared simulated browser (Chromium's cookie rules)
+ * in front of `fetch`, no redirect followed by itself. A GET is a navigation
+ * (the link the CLI printed, or a redirect); a form is posted from the IdP's page.
  */
 export class Person {
-  private readonly cookies = new Map<string, string>();
-  private readonly fetch: typeof globalThis.fetch;
+  readonly browser: SimulatedBrowser;
 
   constructor(fetch: typeof globalThis.fetch) {
-    this.fetch = fetch;
+    this.browser = new SimulatedBrowser((url, init) => fetch(url, init));
   }
 
   async request(
     url: string,
     form?: Record<string, string>,
   ): Promise<{ status: number; location: string | null; body: string }> {
-    const headers = new Headers();
-    if (this.cookies.size > 0) {
-      headers.set("cookie", [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "));
-    }
-    if (form) headers.set("content-type", "application/x-www-form-urlencoded");
-    const response = await this.fetch(new URL(url, ISSUER).href, {
-      method: form ? "POST" : "GET",
-      headers,
-      redirect: "manual",
-      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-    });
-    for (const line of response.headers.getSetCookie()) {
-      const pair = line.split(";")[0] ?? "";
-      const name = pair.slice(0, pair.indexOf("="));
-      const value = pair.slice(pair.indexOf("=") + 1);
-      if (value === "" || /expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    const target = new URL(url, ISSUER).href;
+    const response = await this.browser.fetch(
+      target,
+      form
+        ? {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams(form).toString(),
+            initiator: ISSUER,
+          }
+        : {},
+    );
     return {
       status: response.status,
       location: response.headers.get("location"),

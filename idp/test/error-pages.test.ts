@@ -55,7 +55,7 @@ describe("the device pages without a session (X17)", () => {
     const afterRestart = await testIdp();
     try {
       const returning = new Browser(afterRestart);
-      returning.cookies.push(...before.cookies);
+      returning.jar.copyFrom(before.jar);
       const expired = await returning.post("/device", { xsrf: xsrfOf(entry.body), user_code: "BCDF-GHJK" });
       expectReadablePage(expired, "POST /device after the session expired");
       const retry = await returning.post("/device", { xsrf: xsrfOf(expired.body), user_code: "BCDF-GHJK" });

@@ -4,6 +4,7 @@
  */
 import { createHash, createPublicKey, randomBytes, verify } from "node:crypto";
 
+import { type CookieRequest, CookieStore } from "@oidc-bff/shared/testing/cookie-store";
 import { inject, type Response } from "light-my-request";
 import { expect } from "vitest";
 
@@ -48,19 +49,16 @@ export async function testIdp(
   return createIdp(testConfig(options, overrides));
 }
 
-interface StoredCookie {
-  name: string;
-  value: string;
-  path: string;
-}
-
 /**
- * A browser: a cookie jar (host-only cookies, path matching) in front of the
- * IdP's listener. URLs outside the issuer are never requested — that is where
- * the browser would leave the IdP for the client.
+ * A browser in front of the IdP's listener: the shared cookie store (Chromium's
+ * rules, `@oidc-bff/shared/testing/cookie-store`). A GET is a navigation the
+ * browser starts (a redirect from the client, or the address bar); a POST is a
+ * form on one of the IdP's pages, so it carries the IdP's Origin. URLs outside
+ * the issuer are never requested — that is where the browser would leave the
+ * IdP for the client.
  */
 export class Browser {
-  readonly cookies: StoredCookie[] = [];
+  readonly jar = new CookieStore();
   readonly idp: Idp;
   /** The address the IdP sees the requests come from (light-my-request's default is 127.0.0.1). */
   readonly remoteAddress: string | undefined;
@@ -70,28 +68,18 @@ export class Browser {
     this.remoteAddress = remoteAddress;
   }
 
-  cookieHeader(path: string): string {
-    return this.cookies
-      .filter((c) => path === c.path || path.startsWith(c.path.endsWith("/") ? c.path : `${c.path}/`))
-      .map((c) => `${c.name}=${c.value}`)
-      .join("; ");
+  private context(method: string, path: string): CookieRequest {
+    return {
+      url: new URL(path, ISSUER).href,
+      method,
+      kind: "navigation",
+      initiator: method === "GET" ? null : ISSUER,
+    };
   }
 
-  private store(setCookie: string | string[] | undefined) {
-    for (const line of [setCookie ?? []].flat()) {
-      const [pair = "", ...attributes] = line.split(";").map((part) => part.trim());
-      const eq = pair.indexOf("=");
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      const attr = (key: string) =>
-        attributes.find((a) => a.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
-      const path = attr("path") ?? "/";
-      const expires = attr("expires");
-      const expired = value === "" || (expires !== undefined && Date.parse(expires) <= Date.now());
-      const index = this.cookies.findIndex((c) => c.name === name && c.path === path);
-      if (index >= 0) this.cookies.splice(index, 1);
-      if (!expired) this.cookies.push({ name, value, path });
-    }
+  /** The Cookie header a GET of that path would carry. */
+  cookieHeader(path: string): string {
+    return this.jar.header(this.context("GET", path));
   }
 
   async request(
@@ -102,8 +90,13 @@ export class Browser {
     const target = new URL(url, ISSUER);
     if (target.origin !== ISSUER) throw new Error(`the browser would leave the IdP for ${target.href}`);
     const path = `${target.pathname}${target.search}`;
-    const headers: Record<string, string> = { host: "127.0.0.1:4000", ...options.headers };
-    const cookie = this.cookieHeader(target.pathname);
+    const context = this.context(method, target.href);
+    const headers: Record<string, string> = {
+      host: "127.0.0.1:4000",
+      ...(context.initiator ? { origin: context.initiator } : {}),
+      ...options.headers,
+    };
+    const cookie = this.jar.header(context);
     if (cookie) headers.cookie = cookie;
     if (options.form) headers["content-type"] = "application/x-www-form-urlencoded";
     const response = await inject(this.idp.listener, {
@@ -113,7 +106,7 @@ export class Browser {
       ...(this.remoteAddress ? { remoteAddress: this.remoteAddress } : {}),
       ...(options.form ? { payload: new URLSearchParams(options.form).toString() } : {}),
     });
-    this.store(response.headers["set-cookie"]);
+    this.jar.storeResponse(context, [response.headers["set-cookie"] ?? []].flat());
     return response;
   }
 

@@ -51,7 +51,7 @@ describe("restarting the IdP on the same data directory", () => {
 
       // The browser's session (and its consent) survived: straight back to the client with a code.
       const again = new Browser(second);
-      again.cookies.push(...browser.cookies);
+      again.jar.copyFrom(browser.jar);
       const callback = new URL(location(await again.get(authorizationRequest().url)));
       expect(callback.origin).toBe("http://localhost:3000");
       expect(callback.searchParams.get("code")).toBeTruthy();

@@ -133,7 +133,7 @@ describe("redirect URIs are compared as exact strings (F1)", () => {
     expect(response.body).toContain("redirect_uri");
     expect(response.body).not.toMatch(/at \S+ \(|node_modules/);
     // Not even a code was prepared for it: no session, no interaction cookie.
-    expect(browser.cookies).toEqual([]);
+    expect(browser.jar.all()).toEqual([]);
   });
 
   it("still redirects to the exact registered URI, so the refusals above are about the URI (F1)", async () => {

@@ -319,7 +319,7 @@ try {
     const user = new HttpBrowser({ bff: ADDR.bff, idp: ADDR.idp });
     await user.login();
     // One browser, many connections: every answer's Set-Cookie updates the cookie all of them send.
-    const jar = user.jar.get(new URL(ADDR.bff).host) ?? new Map<string, string>();
+    const jar = user.jar;
     let rotations = 0;
     const tokensBefore4 = apiTokens(tokenLog, ADDR.api).length;
     const refreshing = await measureHttp(
@@ -330,13 +330,13 @@ try {
         request: {
           setupRequest: (request) => ({
             ...request,
-            headers: { ...request.headers, cookie: sessionCookieHeader(jar) },
+            headers: { ...request.headers, cookie: sessionCookieHeader(jar, ADDR.bff) },
           }),
           onResponse: (_status, _body, _context, headers) => {
             const lines = Object.entries(headers ?? {})
               .filter(([name]) => name.toLowerCase() === "set-cookie")
               .flatMap(([, value]) => value ?? []);
-            if (lines.length > 0 && applySetCookie(jar, lines)) rotations++;
+            if (lines.length > 0 && applySetCookie(jar, ADDR.bff, lines)) rotations++;
           },
         },
       },

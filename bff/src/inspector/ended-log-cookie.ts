@@ -58,7 +58,9 @@ export function createEndedLogCookie(sealer: Sealer, now: () => number): EndedLo
     },
 
     forget(c) {
-      if (readCookie(c, INSPECTOR_COOKIE) !== undefined) clearCookie(c, INSPECTOR_COOKIE, "Strict");
+      // Called by /bff/callback, the end of the IdP's cross-site redirect: browsers leave this
+      // Strict cookie out of that request, so whether it was sent says nothing. Clear it always.
+      clearCookie(c, INSPECTOR_COOKIE, "Strict");
     },
   };
 }
