@@ -111,6 +111,6 @@ if (import.meta.main) {
   const { values } = parseArgs({ options: { out: { type: "string" } } });
   const out = path.resolve(values.out ?? path.join(ROOT, ".data", "packages"));
   for (const { name, tarball, bytes } of packAll(out)) {
-    console.log(`${name.padEnd(20)} ${(bytes / 1024).toFixed(1).padStart(7)} KiB  ${tarball}`);
+    console.log(`${name.padEnd(26)} ${(bytes / 1024).toFixed(1).padStart(7)} KiB  ${tarball}`);
   }
 }
