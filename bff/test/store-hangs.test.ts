@@ -76,14 +76,19 @@ async function until(condition: () => Promise<boolean>, what: string) {
   throw new Error(`timed out waiting until ${what}`);
 }
 
+/** Two BFF replicas on one Redis key prefix, and alice logged in through the first. */
+async function twoReplicasAndAlice() {
+  const prefix = `test-${Math.random()}:`;
+  system = await startSystem({}, { store: await connect(prefix) }, { keysPath });
+  const second = system.anotherBff({}, { store: await connect(prefix) });
+  const alice = new TestBrowser(system);
+  await alice.login(USERS.alice);
+  return { second, alice, cookie: alice.cookie(HOST, SESSION)?.value ?? "" };
+}
+
 describe("the session store hangs (Redis stopped with SIGSTOP)", () => {
   it("valid tokens are served within the deadline, a logout is honoured here and retried by the IdP, nothing is refused as a replay", async () => {
-    const prefix = `test-${Math.random()}:`;
-    system = await startSystem({}, { store: await connect(prefix) }, { keysPath });
-    const second = system.anotherBff({}, { store: await connect(prefix) });
-    const alice = new TestBrowser(system);
-    await alice.login(USERS.alice);
-    const cookie = alice.cookie(HOST, SESSION)?.value ?? "";
+    const { second, cookie } = await twoReplicasAndAlice();
     expect((await call(system.bff, cookie)).status).toBe(200);
     expect(await health(system.bff)).toBe(200);
 
@@ -122,12 +127,7 @@ describe("the session store hangs (Redis stopped with SIGSTOP)", () => {
 
 describe("the session store answers but refuses writes (Redis with min-replicas-to-write and no replica)", () => {
   it("/bff/health answers 503 until the ended-session records waiting here are in the store", async () => {
-    const prefix = `test-${Math.random()}:`;
-    system = await startSystem({}, { store: await connect(prefix) }, { keysPath });
-    const second = system.anotherBff({}, { store: await connect(prefix) });
-    const alice = new TestBrowser(system);
-    await alice.login(USERS.alice);
-    const cookie = alice.cookie(HOST, SESSION)?.value ?? "";
+    const { second, alice, cookie } = await twoReplicasAndAlice();
     const admin = createClient({ url: redis.url });
     await admin.connect();
     try {
