@@ -191,6 +191,8 @@ export interface UserTokens {
   refreshToken: string;
   /** From the code exchange without `resource`: for the userinfo endpoint, not for the API. */
   userinfoAccessToken: string;
+  /** The ID tokens of the code exchange and of the refresh, for the client (`aud` web-bff). */
+  idTokens: string[];
 }
 
 /** Signs in like `userAccessToken` and returns every token of the sign-in. */
@@ -226,7 +228,7 @@ export async function userTokens(
         redirect_uri: REDIRECT_URI,
       });
       if (!exchanged.refresh_token || !exchanged.access_token) throw new Error("no refresh token");
-      const { access_token, refresh_token } = await tokenRequest(idp, {
+      const { access_token, refresh_token, id_token } = await tokenRequest(idp, {
         grant_type: "refresh_token",
         refresh_token: exchanged.refresh_token,
         resource: AUDIENCE,
@@ -236,6 +238,7 @@ export async function userTokens(
         accessToken: access_token,
         refreshToken: refresh_token,
         userinfoAccessToken: exchanged.access_token,
+        idTokens: [exchanged.id_token, id_token].filter((token): token is string => token !== undefined),
       };
     }
     const path = `${next.pathname}${next.search}`;

@@ -18,7 +18,7 @@ import type { FlowLogStore } from "./inspector/flow-log.ts";
 import { createInspector } from "./inspector/index.ts";
 import { inspectorRoutes } from "./inspector/route.ts";
 import { type BffLogger, consoleLogger, describeError } from "./logger.ts";
-import { createOidcClient, neverReachedProvider } from "./oidc/client.ts";
+import { basicEncodingHint, createOidcClient, neverReachedProvider } from "./oidc/client.ts";
 import { type OwnRouteHelpers, ownRouteHelpers } from "./own-routes.ts";
 import { errorPage, PAGE_CSP } from "./pages.ts";
 import { apiProxyRoutes } from "./routes/api-proxy.ts";
@@ -105,7 +105,10 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Bff {
   const sealer = createSealer(config.cookieSecrets);
   // A shared store is reached over the network and can hang; this process's own Maps cannot.
   const store = deps.store ? storeWithDeadline(deps.store) : new MemorySessionStore({ now });
-  const oidc = createOidcClient(config, fetchImpl, now);
+  const oidc = createOidcClient(config, fetchImpl, now, logger);
+  const encodingHint = basicEncodingHint(config.clientAuthentication, config.clientId);
+  // Said at start-up, before the first login fails with a bare invalid_client at such a provider.
+  if (encodingHint) logger.warn(`client authentication: ${encodingHint}`);
   const ended = createEndedSessions(store, {
     now,
     onStoreError: (error) =>

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { BFF, IDP, logIn, startSystem, TestBrowser, type TestSystem, USERS } from "./harness.ts";
 import { BACKCHANNEL_EVENT, idpSigningKey, type SigningJwk, signLogoutToken } from "./logout-tokens.ts";
@@ -116,6 +116,71 @@ describe("the IdP ends a person's sessions through the back channel", () => {
   });
 });
 
+describe("the IdP's own logout tokens name the IdP session (sid) as well as the person (X23)", () => {
+  /** Watches the traffic: every ID token the IdP issues and every logout token it posts to the BFF. */
+  function watch() {
+    const idTokens: string[] = [];
+    const logoutTokens: Record<string, unknown>[] = [];
+    const original = system.fetch;
+    system.fetch = async (input, init) => {
+      const request = new Request(input, init);
+      if (request.url === `${BFF}/bff/backchannel-logout`) {
+        const token = new URLSearchParams(await request.clone().text()).get("logout_token") ?? "";
+        logoutTokens.push(decodeJwt(token));
+      }
+      const response = await original(request);
+      if (request.url === `${IDP}/token`) {
+        const { id_token: idToken } = (await response.clone().json()) as { id_token?: string };
+        if (idToken) idTokens.push(idToken);
+      }
+      return response;
+    };
+    return { idTokens, logoutTokens };
+  }
+
+  /** Signs out at the IdP itself (RP-initiated logout with the ID token as hint), not through the BFF. */
+  async function signOutAtIdp(browser: TestBrowser, idToken: string) {
+    const query = new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: `${BFF}/` });
+    const atIdp = await browser.navigate(`${IDP}/session/end?${query}`);
+    const page = await atIdp.response.text();
+    const action = /<form[^>]*id="op.logoutForm"[^>]*action="([^"]+)"/.exec(page)?.[1] ?? "";
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+    const confirm = await browser.fetch(new URL(action, IDP).href, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ xsrf, logout: "yes" }).toString(),
+    });
+    expect(confirm.status).toBe(303);
+  }
+
+  it("the end of an IdP session: its sid, the ID token's, ends that session and no other of the person (X23)", async () => {
+    const seen = watch();
+    const laptop = await loggedIn();
+    const [laptopIdToken] = seen.idTokens;
+    const phone = await loggedIn();
+    const sid = decodeJwt(laptopIdToken ?? "").sid;
+    expect(typeof sid).toBe("string");
+
+    await signOutAtIdp(laptop, laptopIdToken ?? "");
+    await vi.waitFor(() => expect(seen.logoutTokens).toHaveLength(1));
+    expect(seen.logoutTokens[0]).toMatchObject({ sub: "user-alice", sid });
+    expect(await eventually(laptop, 401)).toBe(401);
+    // The phone has its own IdP session, which is still open: its BFF session stays.
+    expect((await phone.api("/api/contacts")).status).toBe(200);
+  });
+
+  it("the BFF's own logout still ends every session of the person (X23)", async () => {
+    const seen = watch();
+    const laptop = await loggedIn();
+    const phone = await loggedIn();
+    expect((await laptop.api("/bff/logout", { method: "POST" })).status).toBe(200);
+    expect(await eventually(phone, 401)).toBe(401);
+    // The revoked grant is the person's, not one IdP session's: named by sub alone.
+    expect(seen.logoutTokens[0]).toMatchObject({ sub: "user-alice" });
+    expect(seen.logoutTokens[0]).not.toHaveProperty("sid");
+  });
+});
+
 describe("a logout token that must be refused (400), ending nothing (D10)", () => {
   let stranger: SigningJwk;
   beforeAll(async () => {
@@ -125,7 +190,11 @@ describe("a logout token that must be refused (400), ending nothing (D10)", () =
 
   const cases: [string, () => Promise<string>][] = [
     ["signed by a key the IdP never published", () => logoutToken({ key: { ...stranger, kid: idpKey.kid } })],
-    ["typed as an ID token (typ JWT) (D8k)", () => logoutToken({ header: { typ: "JWT" } })],
+    ["typed as an access token (typ at+jwt) (D8k)", () => logoutToken({ header: { typ: "at+jwt" } })],
+    [
+      "typed as another kind of token (typ application/id_token+jwt) (D8k)",
+      () => logoutToken({ header: { typ: "application/id_token+jwt" } }),
+    ],
     ["from another issuer (D8d)", () => logoutToken({ claims: { iss: "https://evil.example" } })],
     ["for another client (D8e)", () => logoutToken({ claims: { aud: "another-client" } })],
     ["issued 10 minutes ago", () => logoutToken({ claims: { iat: Math.floor(Date.now() / 1000) - 600 } })],

@@ -61,6 +61,14 @@ export interface HostileBehaviour {
   /** Discovery lists no `end_session_endpoint` (Google). */
   noEndSessionEndpoint?: boolean;
   audienceRule?: AudienceRule;
+  /**
+   * The token endpoint compares HTTP Basic credentials without form-decoding them (Glewlwyd,
+   * LemonLDAP::NG), so `web-bff`, sent as `web%2Dbff` (RFC 6749 §2.3.1), is refused with this
+   * answer; credentials in the form body (client_secret_post) are accepted.
+   */
+  basicWithoutDecoding?: { status: number; error: string; challenge?: boolean };
+  /** Token responses leave `scope` out, meaning "the scope requested" (LemonLDAP::NG; RFC 6749 §5.1). */
+  omitScope?: boolean;
 }
 
 /** What the provider issued an access token for. */
@@ -220,6 +228,21 @@ export async function createHostileOp(): Promise<HostileOp> {
           }
           const form = new URLSearchParams(await request.text());
           op.tokenRequests.push(form);
+          const basic = /^Basic (.+)$/.exec(request.headers.get("authorization") ?? "")?.[1];
+          const refusal = b.basicWithoutDecoding;
+          if (
+            refusal &&
+            basic &&
+            !Buffer.from(basic, "base64").toString("utf8").startsWith(`${CLIENT_ID}:`)
+          ) {
+            return Response.json(
+              { error: refusal.error },
+              {
+                status: refusal.status,
+                headers: refusal.challenge ? { "www-authenticate": `Basic realm="token"` } : {},
+              },
+            );
+          }
           const refreshing = form.get("grant_type") === "refresh_token";
           const spent = form.get(refreshing ? "refresh_token" : "code") ?? "";
           const grant = (refreshing ? refreshGrants : grants).get(spent);
@@ -239,7 +262,7 @@ export async function createHostileOp(): Promise<HostileOp> {
             token_type: "Bearer",
             expires_in: b.expiresIn ?? 300,
             ...(refreshToken ? { refresh_token: refreshToken } : {}),
-            scope: issued.scope,
+            ...(b.omitScope ? {} : { scope: issued.scope }),
             ...(withIdToken
               ? {
                   // OpenID Connect Core §12.2: a refreshed ID token carries no nonce.

@@ -514,8 +514,9 @@ describe("the flow inspector", () => {
     const running = await startWithInspector(broken, logger);
     const alice = await logIn(running);
     expect((await alice.api("/api/contacts")).status).toBe(200);
-    expect(warnings.length).toBeGreaterThan(3);
-    expect(warnings[0]).toMatch(/^flow inspector: could not record a step: Error: the log is broken/);
+    const failures = warnings.filter((line) => line.startsWith("flow inspector:"));
+    expect(failures.length).toBeGreaterThan(3);
+    expect(failures[0]).toMatch(/^flow inspector: could not record a step: Error: the log is broken/);
   });
 });
 

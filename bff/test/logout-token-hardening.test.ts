@@ -67,7 +67,10 @@ describe("a logout token that must be refused (400), ending nothing", () => {
 
   it.each([
     ["without iat", { iat: undefined }],
-    ["without exp", { exp: undefined }],
+    [
+      "without exp, issued two and a half minutes ago",
+      { exp: undefined, iat: Math.floor(Date.now() / 1000) - 150 },
+    ],
     ["expired a minute and a half ago", { exp: Math.floor(Date.now() / 1000) - 90 }],
   ])("%s (D8f)", async (_, claims) => {
     const alice = await logIn(system);
@@ -90,6 +93,51 @@ describe("a logout token that must be refused (400), ending nothing", () => {
     system.fetch = original;
     expect(idTokens.length).toBeGreaterThan(0);
     for (const idToken of idTokens) expect((await postToken(idToken)).status).toBe(400);
+    await stillLoggedIn(alice);
+  });
+});
+
+describe("a logout token as Glewlwyd sends it: typed JWT, without exp (X21)", () => {
+  const glewlwydToken = (
+    claims: Record<string, unknown> = {},
+    header: Record<string, unknown> = { typ: "JWT" },
+  ) => signLogoutToken(idpKey, { claims: { exp: undefined, ...claims }, header });
+
+  it("is accepted (200) and ends the session; its replay is refused (400) (X21)", async () => {
+    const alice = await logIn(system);
+    const token = await glewlwydToken();
+    expect((await postToken(token)).status).toBe(200);
+    expect((await alice.api("/api/contacts")).status).toBe(401);
+    const replay = await postToken(token);
+    expect(replay.status).toBe(400);
+    expect(await replay.json()).toMatchObject({ error_description: "This logout token was already used." });
+  });
+
+  it("is accepted without any typ too, and with exp as the current spec asks (X21)", async () => {
+    const alice = await logIn(system);
+    expect((await postToken(await glewlwydToken({}, { typ: undefined }))).status).toBe(200);
+    expect((await alice.api("/api/contacts")).status).toBe(401);
+    const again = await logIn(system);
+    const withExp = await glewlwydToken({ exp: Math.floor(Date.now() / 1000) + 120 });
+    expect((await postToken(withExp)).status).toBe(200);
+    expect((await again.api("/api/contacts")).status).toBe(401);
+  });
+
+  it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    ["issued two and a half minutes ago", { iat: Math.floor(Date.now() / 1000) - 150 }, { typ: "JWT" }],
+    [
+      "issued in the future, beyond the clock tolerance",
+      { iat: Math.floor(Date.now() / 1000) + 90 },
+      { typ: "JWT" },
+    ],
+    ["with a nonce", { nonce: "n" }, { typ: "JWT" }],
+    ["without the back-channel logout event", { events: { other: {} } }, { typ: "JWT" }],
+    ["without a jti", { jti: undefined }, { typ: "JWT" }],
+    ["typed as an access token (at+jwt)", {}, { typ: "at+jwt" }],
+    ["typed as a security event token (secevent+jwt)", {}, { typ: "secevent+jwt" }],
+  ])("is refused (400) %s, ending nothing (X21)", async (_, claims, header) => {
+    const alice = await logIn(system);
+    expect((await postToken(await glewlwydToken(claims, header))).status).toBe(400);
     await stillLoggedIn(alice);
   });
 });

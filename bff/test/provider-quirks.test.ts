@@ -409,6 +409,134 @@ describe("a refresh with or without an ID token", () => {
   });
 });
 
+describe("a token response without scope (LemonLDAP::NG): the scope requested (RFC 6749 §5.1)", () => {
+  const gated: Partial<BffConfig> = {
+    scopes: "openid profile offline_access contacts:read",
+    additionalScopes: "contacts:write",
+    apiRoutes: [
+      { path: "/contacts", methods: ["GET"], scopes: ["contacts:read"] },
+      { path: "/contacts", methods: ["POST"], scopes: ["contacts:write"] },
+    ],
+  };
+  const scopesOf = async (quirky: Quirky) =>
+    ((await (await quirky.browser.api("/bff/session")).json()) as { scopes: string[] }).scopes;
+  const post = (quirky: Quirky) =>
+    quirky.browser.api("/api/contacts", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "x" }),
+    });
+
+  it("the session holds the scopes asked for, and the routes they gate work, before and after a refresh", async () => {
+    const quirky = await quirkyProvider({ omitScope: true }, gated);
+    await quirky.login();
+    expect(quirky.op.tokenRequests.every((form) => !form.has("scope"))).toBe(true);
+    expect(await scopesOf(quirky)).toEqual(["openid", "profile", "offline_access", "contacts:read"]);
+    expect((await quirky.browser.api("/api/contacts")).status).toBe(200);
+    expect((await post(quirky)).status).toBe(403);
+
+    // RFC 6749 §6: a refresh answer without scope leaves the scope as it was.
+    quirky.advance(10 * 60 * 1000);
+    expect((await quirky.browser.api("/api/contacts")).status).toBe(200);
+    expect(refreshRequests(quirky.op)).toHaveLength(1);
+    expect(await scopesOf(quirky)).toContain("contacts:read");
+  });
+
+  it("incremental authorization adds the scope asked for to the session's", async () => {
+    const quirky = await quirkyProvider({ omitScope: true }, gated);
+    await quirky.login();
+    const { url } = await quirky.browser.navigate(`${BFF}/bff/login?scope=contacts:write&returnTo=/`);
+    expect(url).toBe(`${BFF}/`);
+    expect(await scopesOf(quirky)).toEqual(
+      expect.arrayContaining(["openid", "contacts:read", "contacts:write"]),
+    );
+    expect((await post(quirky)).status).toBe(200);
+  });
+
+  it("with resource indicators: the refresh at login keeps the scopes of the code exchange", async () => {
+    const quirky = await quirkyProvider({ omitScope: true }, { ...gated, resource: "https://api.example" });
+    await quirky.login();
+    expect(refreshRequests(quirky.op)).toHaveLength(1);
+    expect(await scopesOf(quirky)).toContain("contacts:read");
+    expect((await quirky.browser.api("/api/contacts")).status).toBe(200);
+  });
+});
+
+describe("client_secret_basic at a provider that does not decode its form-encoding (Glewlwyd, LemonLDAP::NG)", () => {
+  const HINT =
+    "the provider may not decode RFC 6749 §2.3.1 form-encoding in Basic; set BFF_CLIENT_AUTHENTICATION=client_secret_post";
+
+  it.each<[string, NonNullable<HostileBehaviour["basicWithoutDecoding"]>]>([
+    ["403 unauthorized_client (Glewlwyd)", { status: 403, error: "unauthorized_client" }],
+    ["401 invalid_client (LemonLDAP::NG)", { status: 401, error: "invalid_client" }],
+    ["401 with a Basic challenge", { status: 401, error: "invalid_client", challenge: true }],
+  ])("answered %s: the sign-in page and the log say what to change", async (_, refusal) => {
+    const quirky = await quirkyProvider({ basicWithoutDecoding: refusal });
+    // The id "web-bff" has a "-", which the encoding changes: said once, at start-up.
+    expect(quirky.logged.filter((line) => line.includes(HINT))).toHaveLength(1);
+    const { response } = await quirky.browser.navigate(`${BFF}/bff/login?returnTo=/`);
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+    const page = await response.text();
+    expect(page).toContain(HINT);
+    expectNoInternals(page);
+    expect(quirky.logged.filter((line) => line.includes(HINT))).toHaveLength(3);
+    expect(quirky.logged).toContainEqual(
+      expect.stringMatching(/^code exchange: the provider refused the client's credentials/),
+    );
+  });
+
+  it("works with client_secret_post, with no warning", async () => {
+    const quirky = await quirkyProvider(
+      { basicWithoutDecoding: { status: 401, error: "invalid_client" } },
+      { clientAuthentication: "client_secret_post" },
+    );
+    await quirky.login();
+    expect(quirky.logged.filter((line) => line.includes(HINT))).toEqual([]);
+  });
+
+  it("says nothing at start-up when the id and secret are letters and digits", async () => {
+    const quirky = await quirkyProvider({}, { clientId: "webbff", clientSecret: "secret0123456789" });
+    expect(quirky.logged.filter((line) => line.includes(HINT))).toEqual([]);
+  });
+
+  it("another refusal, or a provider that decodes, gets no advice about the encoding", async () => {
+    const quirky = await quirkyProvider({
+      tokenResponse: { status: 400, body: '{"error":"invalid_request"}', contentType: "application/json" },
+    });
+    const { response } = await quirky.browser.navigate(`${BFF}/bff/login?returnTo=/`);
+    expect(await response.text()).not.toContain(HINT);
+  });
+});
+
+describe("a provider without a revocation endpoint (LemonLDAP::NG)", () => {
+  const NO_REVOCATION =
+    /^logout: the provider has no revocation_endpoint, .*offline_access.*drop offline_access/;
+  type Steps = { steps: { title: string; explanation: string; details: Record<string, unknown> }[] };
+
+  it("with offline_access: the log warns at logout and the flow inspector says why and what to drop", async () => {
+    const quirky = await quirkyProvider({}, { flowInspector: true });
+    await quirky.login();
+    expect((await quirky.browser.api("/bff/logout", { method: "POST" })).status).toBe(200);
+    expect(quirky.op.requests.filter((request) => request.includes("revoc"))).toEqual([]);
+    expect(quirky.logged.filter((line) => NO_REVOCATION.test(line))).toHaveLength(1);
+
+    const { steps } = (await (await quirky.browser.api("/bff/inspector")).json()) as Steps;
+    const step = steps.find((candidate) => candidate.title.startsWith("Refresh token not revoked"));
+    expect(step?.explanation).toMatch(/no revocation_endpoint.*Drop offline_access/);
+    expect(step?.details).toMatchObject({ offline_access: true });
+  });
+
+  it("without offline_access: no warning, only a note", async () => {
+    const quirky = await quirkyProvider({}, { scopes: "openid profile", flowInspector: true });
+    await quirky.login();
+    expect((await quirky.browser.api("/bff/logout", { method: "POST" })).status).toBe(200);
+    expect(quirky.logged.filter((line) => line.includes("revocation_endpoint"))).toEqual([
+      "logout: the provider has no revocation_endpoint; the refresh token ends with the provider's session",
+    ]);
+  });
+});
+
 describe("the issuer must match discovery exactly, trailing slash included", () => {
   it.each([
     ["configured with a slash, discovered without", `${HOSTILE_ISSUER}/`, HOSTILE_ISSUER],

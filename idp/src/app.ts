@@ -143,9 +143,9 @@ function pinOriginToIssuer(req: IncomingMessage, issuer: URL): void {
  * OpenID Connect Back-Channel Logout 1.0 §2.1: an OP that publishes
  * `backchannel_logout_session_supported` (oidc-provider always does) also puts `sid`
  * in its ID tokens, so that a client can match a logout token naming the session.
- * oidc-provider only does so for clients that *require* sid in logout tokens; ours
- * name the person instead (see clientMetadata), so every client with a back-channel
- * logout URI gets sid in its ID tokens here, and logout tokens stay as they are (F12).
+ * oidc-provider does so for clients that require sid in logout tokens, as ours do
+ * (see clientMetadata); this keeps sid in the ID tokens of every client with a
+ * back-channel logout URI whatever that setting (F12).
  */
 function includeSidInIdTokens(provider: Provider): void {
   const clientClass = provider.Client as unknown as { prototype: { backchannelLogoutUri?: string } };

@@ -64,9 +64,11 @@ function clientMetadata(client: IdpClient): ClientMetadata {
     ...(client.backchannelLogoutUri
       ? {
           backchannel_logout_uri: client.backchannelLogoutUri,
-          // Logout tokens name the person (sub), not one IdP session: logging out anywhere
-          // ends all of that person's sessions at this client.
-          backchannel_logout_session_required: false,
+          // Logout tokens at the end of an IdP session name it (sid) beside the person (sub):
+          // relying parties that find their sessions by sid (mod_auth_openidc) need it. When a
+          // grant is revoked (the BFF's logout, reuse detection) they name the person only, so
+          // that logout ends every session of that person (docs/decisions/008).
+          backchannel_logout_session_required: true,
         }
       : {}),
     // Which OpenID scopes this client may ask for. Its API scopes are decided in getResourceServerInfo.

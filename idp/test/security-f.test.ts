@@ -351,7 +351,7 @@ describe("ID tokens (F12)", () => {
 });
 
 describe("back-channel logout tokens the IdP sends (F13)", () => {
-  it("are logout+jwt tokens for the client with iss, aud, iat, exp about 2 minutes, jti, sub, the event and no nonce (F13)", async () => {
+  it("are logout+jwt tokens for the client with iss, aud, iat, exp about 2 minutes, jti, sub, the sid of the ID token, the event and no nonce (F13)", async () => {
     const posted: Array<{ url: string; form: URLSearchParams }> = [];
     const config = testConfig({
       webBff: { backchannelLogoutUri: "http://localhost:3000/bff/backchannel-logout" },
@@ -392,6 +392,9 @@ describe("back-channel logout tokens the IdP sends (F13)", () => {
     expect(Number(payload.exp) - Number(payload.iat)).toBeGreaterThan(0);
     expect(Number(payload.exp) - Number(payload.iat)).toBeLessThanOrEqual(120);
     expect(payload).not.toHaveProperty("nonce");
+    // The IdP session that ended, as the ID token named it: relying parties that find their
+    // sessions by sid (mod_auth_openidc) need it (X23).
+    expect(payload.sid).toBe(decodeJwt(tokens.id_token as string).payload.sid);
     // Nothing of an ID token's person data either.
     expect(payload).not.toHaveProperty("email");
     expect(payload).not.toHaveProperty("name");

@@ -17,6 +17,39 @@ export interface Principal {
 
 export type TokenVerifier = (token: string) => Promise<Principal>;
 
+/**
+ * Claims that only an ID token carries (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11): they bind
+ * it to the authorization request (`nonce`) and to the other artefacts of its response (hashes
+ * of the access token, the code, the state). No access token has a use for them, and RFC 9068
+ * §2.2 lists none of them.
+ */
+const ID_TOKEN_ONLY_CLAIMS = ["nonce", "at_hash", "c_hash", "s_hash"] as const;
+
+/**
+ * Refuses a JWT that is an ID token, whatever its `typ` says. With a provider that types both
+ * tokens `JWT` and gives both the client id as `aud` (LemonLDAP::NG), the header and the
+ * audience cannot tell them apart; the claims can:
+ * - an ID-token-only claim (above) means an ID token;
+ * - an access token names its client in `client_id` (RFC 9068 §2.2, REQUIRED). Keycloak's
+ *   names it in `azp` only, and always carries `scope`; an ID token may carry `azp` but never
+ *   `scope` (no OpenID Connect claim of that name). So `azp` counts only beside `scope`.
+ */
+function refuseIdToken(payload: Record<string, unknown>): unknown {
+  const idTokenClaim = ID_TOKEN_ONLY_CLAIMS.find((claim) => claim in payload);
+  if (idTokenClaim) {
+    throw new ApiError(
+      "invalid_token",
+      `The token is an ID token (it has ${idTokenClaim}), not an access token.`,
+    );
+  }
+  if (payload.client_id !== undefined) return payload.client_id;
+  if (payload.azp !== undefined && payload.scope !== undefined) return payload.azp;
+  throw new ApiError(
+    "invalid_token",
+    "The token names no client_id (RFC 9068 §2.2), so it is not an access token.",
+  );
+}
+
 const VERIFIED_MEMORY_MS = 5 * 60 * 1000;
 const VERIFIED_MEMORY_SIZE = 10_000;
 
@@ -116,7 +149,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       throw new ApiError("invalid_token", "The access token has no jti claim.");
     }
     // RFC 9068 names the client in client_id; providers without it (Keycloak) use OIDC's azp.
-    const principal = principalFromClaims(payload.sub, payload.client_id ?? payload.azp, payload.scope);
+    const principal = principalFromClaims(payload.sub, refuseIdToken(payload), payload.scope);
     return { principal, expiresAt: Number(payload.exp) * 1000 };
   }
 

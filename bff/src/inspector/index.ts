@@ -31,6 +31,7 @@ export function createInspector(
     refreshParameters: refreshParameters(config),
     idTokenSigningAlg: config.idTokenSigningAlg,
     endpoint: (name) => deps.oidc.knownEndpoint(name),
+    offlineAccess: config.scopes.includes("offline_access"),
     now: deps.now,
   });
   // Sealed with the cookie secrets every other cookie of the BFF is sealed with.

@@ -74,6 +74,8 @@ export interface FlowContext {
   idTokenSigningAlg: string;
   /** An endpoint from the provider's discovery document, once it was fetched. */
   endpoint(name: "token_endpoint" | "userinfo_endpoint" | "revocation_endpoint"): string | undefined;
+  /** Whether the BFF asks for offline_access (a refresh token that outlives the IdP's session). */
+  offlineAccess: boolean;
   now(): number;
 }
 
@@ -392,7 +394,23 @@ export function createFlowSteps(context: FlowContext) {
       };
     },
 
-    revocation(refreshToken: string, outcome: "revoked" | "failed"): FlowStepInput {
+    revocation(refreshToken: string, outcome: "revoked" | "failed" | "no endpoint"): FlowStepInput {
+      if (outcome === "no endpoint") {
+        return {
+          from: "bff",
+          to: "bff",
+          title: "Refresh token not revoked: the IdP has no revocation endpoint",
+          explanation: context.offlineAccess
+            ? "The IdP publishes no revocation_endpoint, so the BFF cannot end the grant: the refresh token stays valid until it expires, and with offline_access it outlives even the IdP's session. Drop offline_access from the BFF's scopes with this IdP."
+            : "The IdP publishes no revocation_endpoint, so the BFF cannot end the grant: the refresh token stays valid at the IdP until it expires.",
+          spec: SPECS.revocation,
+          details: {
+            endpoint: "none in the discovery document",
+            token: describeToken(refreshToken, { decode: false }),
+            offline_access: context.offlineAccess,
+          },
+        };
+      }
       return {
         from: "bff",
         to: "idp",

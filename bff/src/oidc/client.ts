@@ -8,6 +8,7 @@ import * as oauth from "oauth4webapi";
 
 import type { ResolvedBffConfig } from "../config.ts";
 import { BffError } from "../errors.ts";
+import type { BffLogger } from "../logger.ts";
 
 /** The tokens of one token endpoint response, with the expiry made absolute. */
 export interface TokenSet {
@@ -27,6 +28,8 @@ export interface AuthorizationRequest {
   state: string;
   nonce: string;
   codeVerifier: string;
+  /** The scopes asked for: what was granted when the token response omits `scope` (RFC 6749 §5.1). */
+  scopes: string[];
 }
 
 export interface OidcClient {
@@ -38,7 +41,7 @@ export interface OidcClient {
    */
   redeemCode(
     callbackUrl: URL,
-    expected: { state: string; nonce: string; codeVerifier: string },
+    expected: { state: string; nonce: string; codeVerifier: string; scopes?: string[] },
   ): Promise<TokenSet>;
   /** Calls the UserInfo endpoint and checks that its `sub` is the ID token's (OpenID Connect Core §5.3.2). */
   userinfo(accessToken: string, expectedSub: string): Promise<Record<string, unknown>>;
@@ -47,8 +50,11 @@ export interface OidcClient {
    * A new ID token in the answer must be about the same person (OpenID Connect Core §12.2).
    */
   refresh(refreshToken: string, expectedSub: string, options?: { signal?: AbortSignal }): Promise<TokenSet>;
-  /** Revokes a refresh token (RFC 7009); a provider without a revocation endpoint is skipped. */
-  revoke(refreshToken: string): Promise<void>;
+  /**
+   * Revokes a refresh token (RFC 7009). A provider without a revocation endpoint (LemonLDAP::NG)
+   * is skipped: "no endpoint", and the token stays valid until it expires at the provider.
+   */
+  revoke(refreshToken: string): Promise<"revoked" | "no endpoint">;
   /** The provider's issuer and JWKS URL, to verify what it signs outside a token response (logout tokens). */
   signer(): Promise<{ issuer: string; jwksUri: URL }>;
   /** The RP-initiated logout URL, or undefined when the provider has no end-session endpoint. */
@@ -167,10 +173,40 @@ function clientAuthentication(auth: ResolvedBffConfig["clientAuthentication"]): 
   }
 }
 
+/**
+ * What to change when the provider refuses client_secret_basic credentials that its form-encoding
+ * (RFC 6749 §2.3.1) changed: oauth4webapi sends `bff-client` as `bff%2Dclient`, as the RFC says,
+ * and some providers (Glewlwyd, LemonLDAP::NG) compare without decoding. Undefined when the
+ * method is another or the id and secret are letters and digits only (the encoding keeps them).
+ */
+export function basicEncodingHint(
+  auth: ResolvedBffConfig["clientAuthentication"],
+  clientId: string,
+): string | undefined {
+  if (auth.method !== "client_secret_basic") return undefined;
+  const changed = (value: string) => /[^A-Za-z0-9]/.test(value);
+  if (!changed(clientId) && !changed(auth.clientSecret)) return undefined;
+  return (
+    "The client id or secret contains characters that client_secret_basic form-encodes (RFC 6749 §2.3.1), " +
+    "and the provider may not decode RFC 6749 §2.3.1 form-encoding in Basic; set BFF_CLIENT_AUTHENTICATION=client_secret_post " +
+    "(clientAuthentication) or use an id and secret of letters and digits."
+  );
+}
+
+/** Error codes and statuses of a token or revocation endpoint that refuse the client's credentials. */
+const CLIENT_REFUSED_ERRORS = new Set(["invalid_client", "unauthorized_client"]);
+function refusesClient(error: unknown): boolean {
+  if (error instanceof oauth.ResponseBodyError)
+    return CLIENT_REFUSED_ERRORS.has(error.error) || error.status === 401;
+  if (error instanceof oauth.WWWAuthenticateChallengeError) return error.status === 401;
+  return (error as { cause?: { status?: unknown } } | undefined)?.cause?.status === 401;
+}
+
 export function createOidcClient(
   config: ResolvedBffConfig,
   fetchImpl: typeof fetch,
   now: () => number,
+  logger?: BffLogger,
 ): OidcClient {
   // Pinning the ID token's algorithm refuses whatever else the provider might advertise (HS256, none).
   const client: oauth.Client = {
@@ -181,6 +217,15 @@ export function createOidcClient(
     [oauth.clockTolerance]: ID_TOKEN_CLOCK_TOLERANCE_SECONDS,
   };
   const clientAuth = clientAuthentication(config.clientAuthentication);
+  const encodingHint = basicEncodingHint(config.clientAuthentication, config.clientId);
+
+  /** asBffError for the steps that authenticate the client, with what to change when the encoding may be why. */
+  function clientStepError(error: unknown, step: string): BffError {
+    const failure = asBffError(error, step);
+    if (!encodingHint || !refusesClient(error)) return failure;
+    logger?.warn(`${step}: the provider refused the client's credentials. ${encodingHint}`);
+    return new BffError("login_failed", `${failure.message} ${encodingHint}`, { cause: error });
+  }
   // Every request to the provider: through the injected fetch, and over plain http only when
   // the configuration allowed it (development and test, loopback only; see config.ts).
   const http = {
@@ -217,7 +262,12 @@ export function createOidcClient(
     return pending;
   }
 
-  function toTokenSet(response: oauth.TokenEndpointResponse): TokenSet {
+  /**
+   * `requested`: the scopes the request asked for, which a response without `scope` was granted
+   * (RFC 6749 §5.1: `scope` is only required when it differs). A refresh that asked for none is
+   * given nothing here, and the session keeps the scopes it had (RFC 6749 §6).
+   */
+  function toTokenSet(response: oauth.TokenEndpointResponse, requested: string[] | undefined): TokenSet {
     const claims = oauth.getValidatedIdTokenClaims(response);
     // oauth4webapi checks exp but lets any iat through: an ID token "issued" in the future was
     // made for later use, or by a provider with a broken clock. Either way, not ours to accept.
@@ -236,7 +286,8 @@ export function createOidcClient(
       accessToken: response.access_token,
       // A provider that omits expires_in gets a short, safe guess: refreshed again soon.
       accessTokenExpiresAt: now() + (response.expires_in ?? 300) * 1000,
-      scopes: response.scope?.split(" ").filter(Boolean) ?? [],
+      scopes:
+        typeof response.scope === "string" ? response.scope.split(" ").filter(Boolean) : (requested ?? []),
       refreshToken: response.refresh_token,
       idToken: response.id_token,
       idTokenClaims: claims ? { ...claims } : undefined,
@@ -259,7 +310,8 @@ export function createOidcClient(
       url.searchParams.set("redirect_uri", config.redirectUri);
       url.searchParams.set("response_type", "code");
       // Entra: the API's scopes are consented to here, with the rest (docs/decisions/010).
-      url.searchParams.set("scope", [...new Set([...scopes, ...config.apiScopes])].join(" "));
+      const asked = [...new Set([...scopes, ...config.apiScopes])];
+      url.searchParams.set("scope", asked.join(" "));
       url.searchParams.set("state", state);
       url.searchParams.set("nonce", nonce);
       url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(codeVerifier));
@@ -268,7 +320,7 @@ export function createOidcClient(
       // Auth0: the API's identifier; the code exchange then answers the API's token.
       if (config.audience) url.searchParams.set("audience", config.audience);
       if (prompt) url.searchParams.set("prompt", prompt);
-      return { url, state, nonce, codeVerifier };
+      return { url, state, nonce, codeVerifier, scopes: asked };
     },
 
     async redeemCode(callbackUrl, expected) {
@@ -283,6 +335,12 @@ export function createOidcClient(
         }
         throw asBffError(error, "authorization response");
       }
+      // Entra answers one resource's token per request: without the API's scopes, the
+      // one the userinfo endpoint (Microsoft Graph) accepts. The API's comes by refresh.
+      const exchangeScope =
+        config.apiScopes.length > 0
+          ? config.scopes.filter((scope) => !config.apiScopes.includes(scope))
+          : undefined;
       try {
         const response = await oauth.authorizationCodeGrantRequest(
           as,
@@ -293,15 +351,7 @@ export function createOidcClient(
           expected.codeVerifier,
           {
             ...http,
-            // Entra answers one resource's token per request: without the API's scopes, the
-            // one the userinfo endpoint (Microsoft Graph) accepts. The API's comes by refresh.
-            ...(config.apiScopes.length > 0
-              ? {
-                  additionalParameters: {
-                    scope: config.scopes.filter((scope) => !config.apiScopes.includes(scope)).join(" "),
-                  },
-                }
-              : {}),
+            ...(exchangeScope ? { additionalParameters: { scope: exchangeScope.join(" ") } } : {}),
           },
         );
         const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
@@ -311,9 +361,9 @@ export function createOidcClient(
         // The claims are checked above; the signature too, against the provider's JWKS. TLS alone
         // would vouch for the sender, but in development the provider speaks plain http.
         await oauth.validateApplicationLevelSignature(as, response, http);
-        return toTokenSet(result);
+        return toTokenSet(result, exchangeScope ?? expected.scopes);
       } catch (error) {
-        throw asBffError(error, "code exchange");
+        throw clientStepError(error, "code exchange");
       }
     },
 
@@ -340,9 +390,9 @@ export function createOidcClient(
         });
         const result = await oauth.processRefreshTokenResponse(as, client, response);
         if (result.id_token) await oauth.validateApplicationLevelSignature(as, response, http);
-        tokens = toTokenSet(result);
+        tokens = toTokenSet(result, config.apiScopes.length > 0 ? entraRefreshScope.split(" ") : undefined);
       } catch (error) {
-        throw asBffError(error, "refresh");
+        throw clientStepError(error, "refresh");
       }
       if (tokens.idTokenClaims && tokens.idTokenClaims.sub !== expectedSub) {
         throw new BffError("login_failed", "The identity provider's new ID token is about another person.");
@@ -352,15 +402,16 @@ export function createOidcClient(
 
     async revoke(refreshToken) {
       const as = await metadata();
-      if (!as.revocation_endpoint) return;
+      if (!as.revocation_endpoint) return "no endpoint";
       try {
         const response = await oauth.revocationRequest(as, client, clientAuth, refreshToken, {
           ...http,
           additionalParameters: { token_type_hint: "refresh_token" },
         });
         await oauth.processRevocationResponse(response);
+        return "revoked";
       } catch (error) {
-        throw asBffError(error, "revocation");
+        throw clientStepError(error, "revocation");
       }
     },
 

@@ -10,12 +10,19 @@ import { BFF_ROUTES } from "@oidc-bff/shared";
 import { Hono } from "hono";
 
 import { describeError } from "../logger.ts";
-import { createLogoutTokenVerifier, InvalidLogoutToken } from "../oidc/logout-token.ts";
+import {
+  createLogoutTokenVerifier,
+  InvalidLogoutToken,
+  LOGOUT_TOKEN_ACCEPTED_FOR_MS,
+} from "../oidc/logout-token.ts";
 import type { BffServices } from "../services.ts";
 import type { Recorded } from "../session/ended-sessions.ts";
 
-/** A logout token's jti is remembered a little longer than such a token is accepted. */
-const TOKEN_ID_MEMORY_MS = 10 * 60 * 1000;
+/**
+ * A logout token's jti is remembered longer than such a token is accepted (by its `iat`, with or
+ * without `exp`): a replay arrives either too late, or while its jti is still known.
+ */
+const TOKEN_ID_MEMORY_MS = Math.max(10 * 60 * 1000, LOGOUT_TOKEN_ACCEPTED_FOR_MS);
 /** How far ahead of the IdP's clock ours may run (the verifier's tolerance for `iat`). */
 const CLOCK_SKEW_MS = 30_000;
 

@@ -70,6 +70,7 @@ export function loginRoutes(services: BffServices): Hono {
         state: request.state,
         nonce: request.nonce,
         codeVerifier: request.codeVerifier,
+        scopes: request.scopes,
         returnTo,
         createdAt: now(),
         ...(prompt ? { prompt } : {}),

@@ -30,8 +30,22 @@ export function logoutRoutes({ config, oidc, sessions, tickets, logger, flow }: 
     const refreshToken = session.tokens.refreshToken;
     if (refreshToken) {
       try {
-        await oidc.revoke(refreshToken);
-        flow.record(session.sid, (steps) => steps.revocation(refreshToken, "revoked"));
+        const outcome = await oidc.revoke(refreshToken);
+        flow.record(session.sid, (steps) => steps.revocation(refreshToken, outcome));
+        if (outcome === "no endpoint") {
+          // LemonLDAP::NG has none: the refresh token stays valid at the provider until it
+          // expires. One bound to the provider's session ends with it (end-session, next);
+          // an offline_access one outlives it, which is worth a warning and a remedy.
+          if (config.scopes.includes("offline_access")) {
+            logger.warn(
+              "logout: the provider has no revocation_endpoint, so this session's offline_access refresh token stays valid at the provider, beyond its own session, until it expires; drop offline_access from scopes (BFF_SCOPES) with this provider",
+            );
+          } else {
+            logger.info(
+              "logout: the provider has no revocation_endpoint; the refresh token ends with the provider's session",
+            );
+          }
+        }
       } catch (error) {
         flow.record(session.sid, (steps) => steps.revocation(refreshToken, "failed"));
         // The session is already over for the BFF; the token expires on its own at the IdP.

@@ -22,6 +22,8 @@ export interface LoginTransaction {
   codeVerifier: string;
   /** Same-origin path to return to after login (already validated). */
   returnTo: string;
+  /** The scopes asked for (a token response without `scope` grants them, RFC 6749 §5.1). */
+  scopes?: string[];
   /** The `prompt` sent, if any: with `none`, "login required" is an answer, not a failure. */
   prompt?: string;
   /** ms since the epoch. */
@@ -60,6 +62,7 @@ function isLoginTransaction(value: unknown): value is LoginTransaction {
     typeof t.codeVerifier === "string" &&
     typeof t.returnTo === "string" &&
     typeof t.createdAt === "number" &&
+    (t.scopes === undefined || (Array.isArray(t.scopes) && t.scopes.every((s) => typeof s === "string"))) &&
     (t.replaces === undefined || isReplaced(t.replaces))
   );
 }
