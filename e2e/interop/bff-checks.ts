@@ -4,7 +4,14 @@
  * calls at expiry (one refresh at the provider, the grant intact), logout (with revocation
  * where the provider has it), back-channel logout (where it has it).
  */
-import { type APIRequestContext, type Browser, type BrowserContext, expect, type Page, test } from "@playwright/test";
+import {
+  type APIRequestContext,
+  type Browser,
+  type BrowserContext,
+  expect,
+  type Page,
+  test,
+} from "@playwright/test";
 
 import type { ProviderSteps, ProviderUser } from "../fixtures/provider.ts";
 import type { BffAndApi } from "./bff-and-api.ts";
@@ -122,7 +129,10 @@ export function describeBffChecks(provider: ProviderUnderTest, leewaySeconds: nu
     await waitForExpiry(page.request, leewaySeconds);
     const again = await page.request.get("/api/me", { headers: CSRF });
     expect(again.status(), `after the next expiry: ${await again.text()}`).toBe(200);
-    expect(refreshesIn(await flowTitles(page.request)) - afterBurst, "one more refresh after the next expiry").toBe(1);
+    expect(
+      refreshesIn(await flowTitles(page.request)) - afterBurst,
+      "one more refresh after the next expiry",
+    ).toBe(1);
     test.info().annotations.push({
       type: "result",
       description: `${BURST}× 200, 1 refresh${providerBefore === undefined ? "" : " (provider's log too)"}; next expiry: 200, 1 refresh`,
@@ -146,7 +156,9 @@ export function describeBffChecks(provider: ProviderUnderTest, leewaySeconds: nu
       test.info().annotations.push({ type: "result", description: "session ended, refresh token revoked" });
     } else {
       expect(titles).toContain("Refresh token not revoked: the IdP has no revocation endpoint");
-      expect(running?.system.bff.output().join("\n")).toContain("logout: the provider has no revocation_endpoint");
+      expect(running?.system.bff.output().join("\n")).toContain(
+        "logout: the provider has no revocation_endpoint",
+      );
       test.info().annotations.push({
         type: "result",
         description: "session ended; no revocation endpoint: the BFF warned",
@@ -168,6 +180,8 @@ export function describeBffChecks(provider: ProviderUnderTest, leewaySeconds: nu
       .poll(async () => (await sessionOf(page.request)).authenticated, { timeout: 15_000 })
       .toBe(false);
     expect(running?.system.bff.output().join("\n")).toMatch(/POST \/bff\/backchannel-logout 200/);
-    test.info().annotations.push({ type: "result", description: "provider's logout token ended the BFF session" });
+    test
+      .info()
+      .annotations.push({ type: "result", description: "provider's logout token ended the BFF session" });
   });
 }

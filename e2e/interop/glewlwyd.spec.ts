@@ -27,9 +27,9 @@ describeBffChecks(
     revocation: true,
     // One "Access token generated" line per code exchange or refresh (its INFO log).
     providerTokenAnswers: () =>
-      readLog(path.join(peerState, "glewlwyd.log")).split("\n").filter((line) =>
-        line.includes(`Access token generated for client '${CLIENT.id}'`),
-      ).length,
+      readLog(path.join(peerState, "glewlwyd.log"))
+        .split("\n")
+        .filter((line) => line.includes(`Access token generated for client '${CLIENT.id}'`)).length,
     async start() {
       const peer = await startPeer(
         "glewlwyd",
@@ -85,7 +85,8 @@ describeBffChecks(
         const provider = `http://127.0.0.1:${INTEROP_PORTS.glewlwyd.provider}`;
         const cookies = await page.context().cookies(provider);
         const sid = cookies.find((cookie) => cookie.name === "GLEWLWYD_OIDC_SID")?.value;
-        if (!sid) throw new Error(`no GLEWLWYD_OIDC_SID cookie at ${provider}: ${cookies.map((c) => c.name)}`);
+        if (!sid)
+          throw new Error(`no GLEWLWYD_OIDC_SID cookie at ${provider}: ${cookies.map((c) => c.name)}`);
         const query = new URLSearchParams({
           callback_url: `${APP}/`,
           sid,

@@ -20,7 +20,8 @@ describeBffChecks(
     user: { username: "alice", password: "alice-password-1" },
     revocation: false,
     backchannel: {
-      unsupported: "LemonLDAP::NG 2.16 has no back-channel logout (discovery: backchannel_logout_supported false)",
+      unsupported:
+        "LemonLDAP::NG 2.16 has no back-channel logout (discovery: backchannel_logout_supported false)",
     },
     async start() {
       const peer = await startPeer(

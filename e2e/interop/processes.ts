@@ -31,7 +31,11 @@ export interface Peer {
  * Runs `scripts/interop/peers/<name>/start.sh`: it installs the Debian packages when missing
  * (a first run on a fresh machine takes longer), builds fresh state and starts the peer.
  */
-export async function startPeer(name: string, env: Record<string, string>, stateVariable: string): Promise<Peer> {
+export async function startPeer(
+  name: string,
+  env: Record<string, string>,
+  stateVariable: string,
+): Promise<Peer> {
   const stateDir = path.join(PEER_STATE_ROOT, name);
   const allEnv = { ...process.env, ...env, [stateVariable]: stateDir };
   const script = path.join(PEERS, name, "start.sh");

@@ -29,20 +29,35 @@ export default class TableReporter implements Reporter {
     const skip = test.annotations.find((annotation) => annotation.type === "skip")?.description;
     const error = result.errors[0]?.message ?? result.error?.message;
     const outcome =
-      result.status === "passed" ? "pass" : result.status === "skipped" ? (note || skip ? "n/a" : "skipped") : "FAIL";
+      result.status === "passed"
+        ? "pass"
+        : result.status === "skipped"
+          ? note || skip
+            ? "n/a"
+            : "skipped"
+          : "FAIL";
     const reason =
       outcome === "FAIL"
         ? oneLine(error?.split("\n").find((line) => line.trim()) ?? result.status)
         : outcome === "skipped"
           ? "not run: an earlier check of this provider failed"
           : oneLine(note ?? skip ?? "");
-    this.rows.push({ provider: provider.replace(/\.spec\.ts$/, ""), check: test.title, result: outcome, reason });
+    this.rows.push({
+      provider: provider.replace(/\.spec\.ts$/, ""),
+      check: test.title,
+      result: outcome,
+      reason,
+    });
   }
 
   onEnd(result: FullResult): void {
     const width = (pick: (row: Row) => string, title: string) =>
       Math.max(title.length, ...this.rows.map((row) => pick(row).length));
-    const w = [width((r) => r.provider, "provider"), width((r) => r.check, "check"), width((r) => r.result, "result")];
+    const w = [
+      width((r) => r.provider, "provider"),
+      width((r) => r.check, "check"),
+      width((r) => r.result, "result"),
+    ];
     const line = (cells: string[]) =>
       `| ${cells.map((cell, i) => (i < 3 ? cell.padEnd(w[i] ?? 0) : cell)).join(" | ")} |`;
     const out = [

@@ -17,7 +17,10 @@ export const glewlwyd: ProviderSteps = {
     const login = page.getByLabel("Login");
     // The React app renders after load: wait for the form, a grant page (a live session) or the app.
     await expect
-      .poll(async () => app.leftProvider() || (await login.isVisible()) || (await continueButton(page).isVisible()))
+      .poll(
+        async () =>
+          app.leftProvider() || (await login.isVisible()) || (await continueButton(page).isVisible()),
+      )
       .toBe(true);
     if (app.leftProvider() || !(await login.isVisible())) return;
     await login.fill(user.username);

@@ -50,7 +50,7 @@ ADMIN_PASSWORD=password   # the stock glewlwyd schema ships admin/password
 # with dbconfig-no-thanks it fails ("can't read /etc/glewlwyd/glewlwyd-db.conf"),
 # so let it create its (unused) SQLite database. We use our own database.
 if ! dpkg-query -W -f='${Status}' glewlwyd 2>/dev/null | grep -q 'install ok installed'; then
-  echo "glewlwyd glewlwyd/database-type select sqlite3" | debconf-set-selections
+  echo "glewlwyd glewlwyd/database-type select sqlite3" | { [ "$(id -u)" -eq 0 ] && debconf-set-selections || sudo debconf-set-selections; }
   peer_apt_install glewlwyd dbconfig-sqlite3
 fi
 peer_apt_install sqlite3 curl jq openssl ca-certificates
