@@ -55,7 +55,9 @@ export async function startBffAndApi(options: BffAndApiOptions): Promise<BffAndA
         BFF_REDIRECT_URI: `${origin}/bff/callback`,
         BFF_POST_LOGOUT_REDIRECT_URI: `${origin}/`,
         BFF_API_BASE_URL: apiOrigin,
-        BFF_API_ROUTES: "GET /me",
+        // Scope-gated, so a provider whose token response leaves out `scope` (RFC 6749 §5.1:
+        // then the requested one was granted) is seen to get its session's scopes right.
+        BFF_API_ROUTES: "GET /me openid",
         BFF_COOKIE_SECRETS: randomBytes(32).toString("base64url"),
         BFF_SESSION_DB_PATH: path.join(dataDir, "sessions.sqlite"),
         // The suite counts refreshes in the session's protocol log (GET /bff/inspector).

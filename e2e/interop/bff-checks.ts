@@ -177,7 +177,10 @@ export function describeBffChecks(provider: ProviderUnderTest, leewaySeconds: nu
     await backchannel.endProviderSession(page);
     // The provider posts a logout token to /bff/backchannel-logout: the BFF ends the session.
     await expect
-      .poll(async () => (await sessionOf(page.request)).authenticated, { timeout: 15_000 })
+      .poll(async () => (await sessionOf(page.request)).authenticated, {
+        message: "the BFF's session after the provider ended its own (a logout token was expected)",
+        timeout: 15_000,
+      })
       .toBe(false);
     expect(running?.system.bff.output().join("\n")).toMatch(/POST \/bff\/backchannel-logout 200/);
     test

@@ -170,7 +170,12 @@ test("back-channel logout", async () => {
   await page.goto(discovery.end_session_endpoint);
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForLoadState();
-  await expect.poll(async () => (await rpSession()) === undefined, { timeout: 15_000 }).toBe(true);
+  await expect
+    .poll(async () => (await rpSession()) === undefined, {
+      message: "Apache's session after the IdP's logout (a logout token with sid was expected)",
+      timeout: 15_000,
+    })
+    .toBe(true);
   await page.goto(`${RP}/protected/`);
   await expect(page.getByLabel("Username")).toBeVisible();
   test.info().annotations.push({
