@@ -36,6 +36,8 @@ export interface OwnRouteHelpers {
    * Calls the API (`apiBaseUrl` + `path`) with the session's access token, refreshed first
    * when it is about to expire. Answers the API's response, or the BFF's problem response
    * (401 without a session, 503 while the IdP or the store is down). `path` must be a path.
+   * Called for a POST, PUT, PATCH or DELETE request, it applies the same cross-site check as
+   * `requireSession` (403 `csrf_check_failed`).
    */
   fetchApi(c: Context, path: string, init?: RequestInit): Promise<Response>;
 }
@@ -89,6 +91,9 @@ export function ownRouteHelpers({ config, sessions, fetch }: BffServices): OwnRo
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(), config.apiTimeoutMs);
       try {
+        // A state-changing request of the app's own that calls the API: the same cross-site
+        // check as requireSession, even where the route did not ask for it.
+        if (!SAFE_METHODS.has(c.req.method)) await sameOriginScript(c, async () => {});
         const session = await sessions.withFreshAccessToken(c, await sessions.require(c));
         const headers = new Headers(init.headers);
         headers.set("authorization", `Bearer ${session.tokens.accessToken}`);

@@ -104,6 +104,18 @@ describe("the IdP ends a person's sessions through the back channel", () => {
     expect((await after.api("/api/contacts")).status).toBe(200);
   });
 
+  it("a replay right after a logout by person touches nothing: a session begun since stays (D8m)", async () => {
+    const before = await loggedIn();
+    const token = await logoutToken();
+    expect((await post(token)).status).toBe(200);
+    expect((await before.api("/api/contacts")).status).toBe(401);
+    system.advance(5_000);
+    const since = await loggedIn();
+    system.advance(5_000);
+    expect((await post(token)).status).toBe(400);
+    expect((await since.api("/api/contacts")).status).toBe(200);
+  });
+
   it("ends only the IdP session named by sid, when the token names one", async () => {
     const browser = await loggedIn();
     const { idTokenClaims } = (await (await browser.api("/bff/session")).json()) as {

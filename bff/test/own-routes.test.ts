@@ -19,6 +19,8 @@ beforeEach(async () => {
   app.get("/account", bff.requireSession({ page: true }), async (c) => c.json(await bff.session(c)));
   app.get("/own/me", bff.requireSession(), async (c) => c.json({ sub: (await bff.session(c))?.user.sub }));
   app.post("/own/notes", bff.requireSession(), async (c) => c.json({ saved: true }, 201));
+  // A route that calls the API without requireSession: fetchApi checks by itself.
+  app.post("/own/forward", async (c) => bff.fetchApi(c, "/contacts"));
   app.get("/own/summary", async (c) => {
     const contacts = await bff.fetchApi(c, "/contacts");
     if (!contacts.ok) return contacts;
@@ -70,6 +72,12 @@ describe("the application's own routes", () => {
     expect(
       (await alice.fetch(`${BFF}/own/notes`, { method: "POST", headers: { "x-csrf": "1" } })).status,
     ).toBe(201);
+    // A state-changing route that only calls fetchApi gets the same check.
+    const forwarded = await alice.fetch(`${BFF}/own/forward`, { method: "POST" });
+    expect(forwarded.status).toBe(403);
+    expect(await forwarded.json()).toMatchObject({ code: "csrf_check_failed" });
+    const sent = await alice.fetch(`${BFF}/own/forward`, { method: "POST", headers: { "x-csrf": "1" } });
+    expect(sent.status).toBe(200);
   });
 
   it("with a session: the page reads who is logged in and the scopes, never a token", async () => {

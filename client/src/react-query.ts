@@ -69,8 +69,37 @@ export function useLogin(): (returnTo?: string, options?: LoginOptions) => void 
   return (returnTo, options) => client.login(returnTo, options);
 }
 
-/** When RequireLogin last sent the browser to log in, in this tab. */
-const REQUIRED_LOGIN_KEY = "oidc-bff:required-login-at";
+/** What RequireLogin last sent the browser to log in for, and when, in this tab. */
+const REQUIRED_LOGIN_KEY = "oidc-bff:required-login";
+
+/** sessionStorage, when the browser allows it (it may not: private modes, blocked storage). */
+const tabMemory = {
+  read(): { at: number; need: string } | undefined {
+    try {
+      const value: unknown = JSON.parse(globalThis.sessionStorage?.getItem(REQUIRED_LOGIN_KEY) ?? "null");
+      const entry = value as { at?: unknown; need?: unknown } | null;
+      return typeof entry?.at === "number" && typeof entry.need === "string"
+        ? { at: entry.at, need: entry.need }
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+  write(need: string) {
+    try {
+      globalThis.sessionStorage?.setItem(REQUIRED_LOGIN_KEY, JSON.stringify({ at: Date.now(), need }));
+    } catch {
+      // Without storage the guard holds for this page only (the ref below).
+    }
+  },
+  forget() {
+    try {
+      globalThis.sessionStorage?.removeItem(REQUIRED_LOGIN_KEY);
+    } catch {
+      // Nothing to forget.
+    }
+  },
+};
 
 /**
  * A page that needs a login, for any router: its children are rendered only for a logged-in
@@ -79,9 +108,10 @@ const REQUIRED_LOGIN_KEY = "oidc-bff:required-login-at";
  * shown meanwhile. With React Router:
  * `<Route path="/account" element={<RequireLogin><Account /></RequireLogin>} />`.
  *
- * Not twice within RELOGIN_PAUSE_MS: a login that came back without the session (the browser
- * dropped the cookie, the provider did not grant the scope) would only loop; that is thrown
- * instead, for the app's error boundary.
+ * Not twice for the same need within RELOGIN_PAUSE_MS: a login that came back without the
+ * session (the browser dropped the cookie) or without the scope (the provider did not grant
+ * it) would only loop; that is thrown instead, for the app's error boundary. A need that is
+ * met is forgotten, so a later logout or another scope starts afresh.
  */
 export function RequireLogin(props: {
   children?: ReactNode;
@@ -95,18 +125,21 @@ export function RequireLogin(props: {
     ? (props.scopes ?? []).filter((scope) => !view.scopes.includes(scope))
     : [];
   const needsLogin = view !== undefined && (!view.authenticated || missing.length > 0);
+  // What this page needs: a session, and which scopes it lacks.
+  const need = view?.authenticated ? missing.join(" ") : "session";
   // This page already sent the browser off: it is leaving, not looping.
   const leaving = useRef(false);
-  const lastTry = Number(globalThis.sessionStorage?.getItem(REQUIRED_LOGIN_KEY) ?? 0);
-  const looping = needsLogin && !leaving.current && Date.now() - lastTry < RELOGIN_PAUSE_MS;
-  const missingScopes = missing.join(" ");
+  const last = tabMemory.read();
+  const looping =
+    needsLogin && !leaving.current && last?.need === need && Date.now() - last.at < RELOGIN_PAUSE_MS;
 
   useEffect(() => {
+    if (view !== undefined && !needsLogin) tabMemory.forget();
     if (!needsLogin || looping || leaving.current) return;
     leaving.current = true;
-    globalThis.sessionStorage?.setItem(REQUIRED_LOGIN_KEY, String(Date.now()));
-    login(undefined, missingScopes ? { scopes: missingScopes.split(" ") } : {});
-  }, [needsLogin, looping, missingScopes, login]);
+    tabMemory.write(need);
+    login(undefined, missing.length > 0 ? { scopes: need.split(" ") } : {});
+  }, [view, needsLogin, looping, need, login, missing.length]);
 
   if (session.isError) throw session.error;
   if (looping) {

@@ -56,7 +56,11 @@ export function bearerAuth(
     } catch (error) {
       // Answered here, a problem document and its challenge: no error handler of the app needed.
       if (!(error instanceof TokenError)) throw error;
-      options.onRefused?.(error);
+      try {
+        options.onRefused?.(error);
+      } catch {
+        // A listener's failure must not turn a refusal into a 500.
+      }
       return tokenProblem(error, realm);
     }
     await next();

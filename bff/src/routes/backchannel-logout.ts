@@ -52,12 +52,12 @@ export function backchannelLogoutRoutes({
     );
 
   /**
-   * Whether this logout token's `jti` is new; "unknown" when the store cannot say (honoured:
-   * its records are already written, and writing them again changed nothing).
+   * Whether the store has seen this `jti` (`key` tells "received" from "done" apart), claiming
+   * it if not; "unknown" when the store cannot say.
    */
-  async function firstUse(jti: string): Promise<boolean | "unknown"> {
+  async function claim(key: string): Promise<boolean | "unknown"> {
     try {
-      return await store.claimTokenId(jti, now() + TOKEN_ID_MEMORY_MS);
+      return await store.claimTokenId(key, now() + TOKEN_ID_MEMORY_MS);
     } catch (error) {
       logger.warn(
         `back-channel logout: the store cannot say whether this token was used (${describeError(error)})`,
@@ -86,13 +86,20 @@ export function backchannelLogoutRoutes({
     }
     const named = { sub: claims.sub, idpSid: claims.sid };
 
-    // The records first, the jti after, and only once they are in the store: an IdP told 503
-    // sends the same token again (perhaps to another replica), which must not be refused as a
-    // replay. Writing the records twice changes nothing, because they are dated by the token.
+    // Two marks per jti: "received" at once, "done" once the records are in the store. A token
+    // received before but not done is the IdP's retry after a 503 (perhaps at another replica)
+    // and is carried out; one done before is a replay, refused without touching anything (D8m).
+    // (A retry that meets the store down again is queued once more; the IdP's next retry is then
+    // refused, but this replica still writes the record when the store is back.)
+    if ((await claim(claims.jti)) === false && (await claim(`done:${claims.jti}`)) === false) {
+      flow.recordFor(named, (steps) => steps.backchannelLogout(token, "refused: already used"));
+      return refuse("This logout token was already used.");
+    }
+
     // Any session begun before now could still be alive until its absolute lifetime ends.
     const until = now() + config.sessionAbsoluteLifetimeSeconds * 1000;
     // A logout by person ends the sessions begun before the token was issued (with our clock
-    // allowed to run ahead of the IdP's), so that a replay cannot reach sessions begun after it.
+    // allowed to run ahead of the IdP's): a retry dates it as the first delivery did.
     const at = Math.min(now(), claims.issuedAt + CLOCK_SKEW_MS);
     // The verifier refuses a token that names neither.
     const recorded: Recorded = claims.sid
@@ -113,10 +120,7 @@ export function backchannelLogoutRoutes({
         { status: 503, headers: { "cache-control": "no-store", "retry-after": "2" } },
       );
     }
-    if ((await firstUse(claims.jti)) === false) {
-      flow.recordFor(named, (steps) => steps.backchannelLogout(token, "refused: already used"));
-      return refuse("This logout token was already used.");
-    }
+    await claim(`done:${claims.jti}`);
     logger.info(
       `back-channel logout: ended ${claims.sid ? "one IdP session" : "every session of one person"}`,
     );

@@ -47,14 +47,13 @@ export function testControlRoutes({ config, oidc, sessions, logger, now }: BffSe
     const session = await sessions.require(c);
     const { refreshToken } = session.tokens;
     if (!refreshToken) throw new BffError("invalid_request", "This session holds no refresh token.");
-    // Without one the call below would do nothing, and the test would go on as if it had worked.
-    if (!oidc.knownEndpoint("revocation_endpoint")) {
+    // Without one nothing is revoked, and the test must not go on as if it had been.
+    if ((await oidc.revoke(refreshToken)) === "no endpoint") {
       throw new BffError(
         "invalid_request",
         "The provider has no revocation endpoint (none in its discovery document), so this control cannot revoke the refresh token: revoke the grant at the provider itself.",
       );
     }
-    await oidc.revoke(refreshToken);
     await sessions.overwrite(c, {
       ...session,
       tokens: { ...session.tokens, accessTokenExpiresAt: now() - 1000 },

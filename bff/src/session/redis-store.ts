@@ -50,6 +50,9 @@ export class RedisSessionStore implements SessionStore {
       url: options.url,
       // Fail a command at once while disconnected, instead of queueing requests behind an outage.
       disableOfflineQueue: true,
+      // A Redis that hangs with the connection open would queue every request's command
+      // (each abandoned at its deadline, store-deadline.ts): past this many, fail at once.
+      commandsQueueMaxLength: 1_000,
       socket: { connectTimeout: 2_000, reconnectStrategy: (retries) => Math.min(retries * 100, 2_000) },
     }) as RedisClientType;
     // Without a listener, a connection error would crash the process; the next command reports it.
