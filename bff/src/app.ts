@@ -6,7 +6,8 @@
  * Read the routes in this order to follow the protocol:
  *   routes/login.ts     login and callback (code flow + PKCE, state, nonce, iss)
  *   routes/session.ts   what the SPA may know
- *   routes/api-proxy.ts the API calls, with refresh (session/sessions.ts, session/refresh.ts)
+ *   proxy/api-call.ts   the API calls, with refresh (session/sessions.ts, session/refresh.ts);
+ *                       served by routes/api-proxy.ts (Hono) or proxy/node-listener.ts (node:http)
  *   routes/logout.ts    revocation and RP-initiated logout
  */
 import { API_PREFIX, BFF_ROUTES } from "@oidc-bff/shared";
@@ -21,6 +22,9 @@ import { type BffLogger, consoleLogger, describeError } from "./logger.ts";
 import { basicEncodingHint, createOidcClient, neverReachedProvider } from "./oidc/client.ts";
 import { type OwnRouteHelpers, ownRouteHelpers } from "./own-routes.ts";
 import { errorPage, PAGE_CSP } from "./pages.ts";
+import { createApiProxy } from "./proxy/api-call.ts";
+import { registerNodePath } from "./proxy/node-listener.ts";
+import { fetchTransport, undiciTransport } from "./proxy/transport.ts";
 import { apiProxyRoutes } from "./routes/api-proxy.ts";
 import { backchannelLogoutRoutes } from "./routes/backchannel-logout.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -29,6 +33,7 @@ import { END_SESSION_ROUTE, logoutRoutes } from "./routes/logout.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { spaRoutes } from "./routes/spa.ts";
 import { testControlRoutes } from "./routes/test-controls.ts";
+import { PAGE_ROUTES, securityHeaders } from "./security-headers.ts";
 import type { BffServices } from "./services.ts";
 import { createEndedSessions } from "./session/ended-sessions.ts";
 import { createLoginTransactions } from "./session/login-transactions.ts";
@@ -51,9 +56,6 @@ export interface BffDeps {
   /** Where the flow inspector keeps its logs (when `flowInspector` is on). Default: this process's memory. */
   flowLogs?: FlowLogStore;
 }
-
-/** Routes a person reaches by navigating (not by fetch): failures there get a page, not JSON. */
-const PAGE_ROUTES = new Set<string>([BFF_ROUTES.login, BFF_ROUTES.callback, END_SESSION_ROUTE]);
 
 const ALLOWED_METHODS: Record<string, string[]> = {
   [BFF_ROUTES.login]: ["GET"],
@@ -158,17 +160,9 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Bff {
 
   app.use(async (c, next) => {
     await next();
-    c.header("x-content-type-options", "nosniff");
-    // No answer of the BFF is meant to be shown in a frame: JSON included, which a page could
-    // frame to make it look like its own. Pages bring their own policy with the same rule.
-    if (!c.res.headers.has("content-security-policy"))
-      c.header("content-security-policy", "frame-ancestors 'none'");
-    c.header("x-frame-options", "DENY");
-    // The login, callback and end-session URLs carry code, state or an ID token hint, and a failed
-    // one is shown as a page with links: no Referer from them, not even to our own origin's logs.
-    c.header("referrer-policy", PAGE_ROUTES.has(c.req.path) ? "no-referrer" : "same-origin");
-    // In production the BFF is on https: tell the browser never to try plain http.
-    if (config.mode === "production") c.header("strict-transport-security", "max-age=31536000");
+    for (const [name, value] of Object.entries(securityHeaders(config.mode === "production", c.req.path))) {
+      if (name !== "content-security-policy" || !c.res.headers.has(name)) c.header(name, value);
+    }
   });
 
   // The proxy streams bodies with its own, larger limit (api-proxy.ts); every other route takes 16 KiB.
@@ -180,7 +174,10 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Bff {
   app.route("/", logoutRoutes(services));
   app.route("/", backchannelLogoutRoutes(services));
   app.route("/", healthRoutes(services));
-  app.route("/", apiProxyRoutes(services));
+  // Without an injected fetch the API is reached with undici's own API, skipping the Fetch-API objects.
+  const transport = deps.fetch ? fetchTransport(deps.fetch) : undiciTransport();
+  const proxy = createApiProxy({ config, sessions: services.sessions, flow, transport });
+  app.route("/", apiProxyRoutes(proxy));
   if (config.flowInspector) app.route("/", inspectorRoutes(services));
   if (config.testControls) app.route("/", testControlRoutes(services));
   for (const [path, allow] of Object.entries(ALLOWED_METHODS)) {
@@ -225,5 +222,12 @@ export function createBff(input: BffConfig, deps: BffDeps = {}): Bff {
     return new Response(page, { status: known.status, headers: response.headers });
   });
 
-  return Object.assign(app, ownRouteHelpers(services));
+  const bff = Object.assign(app, ownRouteHelpers(services));
+  registerNodePath(bff, {
+    proxy,
+    ownOrigin: config.ownOrigin,
+    production: config.mode === "production",
+    logger,
+  });
+  return bff;
 }

@@ -9,6 +9,8 @@
  *   (`apiMaxBodyBytes`) is checked against Content-Length up front and counted on the way
  *   through, and a body that grows past it is cut off and answered 413.
  */
+import { type Readable, Transform } from "node:stream";
+
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 
@@ -28,22 +30,26 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
  * The body as a stream that fails once more than `maxBytes` have gone through;
  * `exceeded()` then says why the upload stopped.
  */
-export function countedBody(
-  body: ReadableStream<Uint8Array>,
+export function countedUpload(
+  body: Readable,
   maxBytes: number,
-): { stream: ReadableStream<Uint8Array>; exceeded: () => boolean } {
+): { stream: Readable; exceeded: () => boolean } {
   let seen = 0;
   let over = false;
-  const counter = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
       seen += chunk.byteLength;
       if (seen > maxBytes) {
         over = true;
-        controller.error(tooLarge(maxBytes));
+        done(tooLarge(maxBytes));
         return;
       }
-      controller.enqueue(chunk);
+      done(null, chunk);
     },
   });
-  return { stream: body.pipeThrough(counter), exceeded: () => over };
+  // Piped rather than pipelined: past the limit the counter fails and lets go of the request,
+  // which is left open (not destroyed) so that the 413 can still be answered on it.
+  body.on("error", (error) => counter.destroy(error));
+  body.pipe(counter);
+  return { stream: counter, exceeded: () => over };
 }

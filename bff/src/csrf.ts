@@ -13,22 +13,27 @@ import { BffError } from "./errors.ts";
  * 2. `Sec-Fetch-Site`, when the browser sends it, must be `same-origin`.
  * 3. `Origin`, when present, must be the BFF's own origin.
  */
+export function checkSameOriginScript(header: (name: string) => string | undefined, ownOrigin: string): void {
+  if (header(CSRF_HEADER) !== CSRF_HEADER_VALUE) {
+    throw new BffError(
+      "csrf_check_failed",
+      `This request needs the header "${CSRF_HEADER}: ${CSRF_HEADER_VALUE}".`,
+    );
+  }
+  const site = header("sec-fetch-site");
+  if (site !== undefined && site !== "same-origin") {
+    throw new BffError("csrf_check_failed", "This request did not come from this site's own pages.");
+  }
+  const origin = header("origin");
+  if (origin !== undefined && origin !== ownOrigin) {
+    throw new BffError("csrf_check_failed", "This request came from another origin.");
+  }
+}
+
+/** The same check as Hono middleware. */
 export function requireSameOriginScript(ownOrigin: string): MiddlewareHandler {
   return async (c, next) => {
-    if (c.req.header(CSRF_HEADER) !== CSRF_HEADER_VALUE) {
-      throw new BffError(
-        "csrf_check_failed",
-        `This request needs the header "${CSRF_HEADER}: ${CSRF_HEADER_VALUE}".`,
-      );
-    }
-    const site = c.req.header("sec-fetch-site");
-    if (site !== undefined && site !== "same-origin") {
-      throw new BffError("csrf_check_failed", "This request did not come from this site's own pages.");
-    }
-    const origin = c.req.header("origin");
-    if (origin !== undefined && origin !== ownOrigin) {
-      throw new BffError("csrf_check_failed", "This request came from another origin.");
-    }
+    checkSameOriginScript((name) => c.req.header(name), ownOrigin);
     await next();
   };
 }

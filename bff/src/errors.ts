@@ -111,11 +111,24 @@ export function problemBody(error: BffError): Problem {
   return body;
 }
 
-/** `application/problem+json` response for a BffError, with `Retry-After` / `Allow` when they apply. */
-export function problemResponse(error: BffError): Response {
+/** The parts of the `application/problem+json` answer for a BffError, with `Retry-After` / `Allow` when they apply. */
+export function problemParts(error: BffError): {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+} {
   const body = problemBody(error);
-  const headers = new Headers({ "content-type": PROBLEM_CONTENT_TYPE, "cache-control": "no-store" });
-  if (error.retryAfterSeconds !== undefined) headers.set("retry-after", String(error.retryAfterSeconds));
-  if (error.allow) headers.set("allow", error.allow.join(", "));
-  return new Response(JSON.stringify(body), { status: body.status, headers });
+  const headers: Record<string, string> = {
+    "content-type": PROBLEM_CONTENT_TYPE,
+    "cache-control": "no-store",
+  };
+  if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds);
+  if (error.allow) headers.allow = error.allow.join(", ");
+  return { status: body.status, headers, body: JSON.stringify(body) };
+}
+
+/** The problem answer as a Response. */
+export function problemResponse(error: BffError): Response {
+  const { status, headers, body } = problemParts(error);
+  return new Response(body, { status, headers });
 }

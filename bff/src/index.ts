@@ -14,6 +14,7 @@ export {
 export { BffError, type BffErrorCode } from "./errors.ts";
 export { type BffLogger, consoleLogger, silentLogger } from "./logger.ts";
 export type { OwnRouteHelpers } from "./own-routes.ts";
+export { createNodeListener } from "./proxy/node-listener.ts";
 export { LOGIN_COOKIE, SESSION_COOKIE } from "./session/cookies.ts";
 export {
   checkRedisSafety,

@@ -20,6 +20,7 @@ import { requireSameOriginScript } from "./csrf.ts";
 import { BffError, problemResponse } from "./errors.ts";
 import { sessionView } from "./routes/session.ts";
 import type { BffServices } from "./services.ts";
+import { cookieJar } from "./session/cookies.ts";
 
 export interface OwnRouteHelpers {
   /** The live session as GET /bff/session describes it, or undefined when there is none. */
@@ -61,7 +62,7 @@ export function ownRouteHelpers({ config, sessions, fetch }: BffServices): OwnRo
 
   return {
     async session(c) {
-      const session = await sessions.current(c);
+      const session = await sessions.current(cookieJar(c));
       return session ? sessionView(session, lifetimes, config.mapUserClaims) : undefined;
     },
 
@@ -71,7 +72,7 @@ export function ownRouteHelpers({ config, sessions, fetch }: BffServices): OwnRo
           // As on the BFF's own routes: a call that changes something must come from script on
           // this origin (csrf.ts), or any site could make the browser send it with the cookie.
           if (!SAFE_METHODS.has(c.req.method)) await sameOriginScript(c, async () => {});
-          await sessions.require(c);
+          await sessions.require(cookieJar(c));
         } catch (error) {
           if (options.page && error instanceof BffError && error.status === 401) {
             const here = new URL(c.req.url);
@@ -94,7 +95,10 @@ export function ownRouteHelpers({ config, sessions, fetch }: BffServices): OwnRo
         // A state-changing request of the app's own that calls the API: the same cross-site
         // check as requireSession, even where the route did not ask for it.
         if (!SAFE_METHODS.has(c.req.method)) await sameOriginScript(c, async () => {});
-        const session = await sessions.withFreshAccessToken(c, await sessions.require(c));
+        const session = await sessions.withFreshAccessToken(
+          cookieJar(c),
+          await sessions.require(cookieJar(c)),
+        );
         const headers = new Headers(init.headers);
         headers.set("authorization", `Bearer ${session.tokens.accessToken}`);
         const signal = init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal;

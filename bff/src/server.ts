@@ -2,11 +2,12 @@
  * Runs the BFF as a server: `node bff/src/server.ts`. The only place that
  * reads the environment (see env.ts for the variables).
  */
-import { serve } from "@hono/node-server";
+import { createServer } from "node:http";
 
 import { createBff } from "./app.ts";
 import { bffSettingsFromEnvironment } from "./env.ts";
 import { BffError } from "./errors.ts";
+import { createNodeListener } from "./proxy/node-listener.ts";
 import { checkRedisSafety, RedisSessionStore } from "./session/redis-store.ts";
 import { SqliteSessionStore } from "./session/sqlite-store.ts";
 import type { SessionStore } from "./session/store.ts";
@@ -53,25 +54,23 @@ try {
 // One line per request, unless BFF_ACCESS_LOG=off.
 const accessLog = settings.accessLog;
 
-const server = serve(
-  {
-    hostname: settings.host,
-    port: settings.port,
+// /api/* is served straight from node:http (proxy/node-listener.ts); the rest by the Hono app.
+const listener = createNodeListener(app);
+const server = createServer((req, res) => {
+  if (accessLog) {
     // One line per request: method, path (never the query, which may hold a code or a ticket), status.
-    fetch: async (request) => {
-      const started = performance.now();
-      const response = await app.fetch(request);
+    const started = performance.now();
+    res.once("finish", () => {
       const ms = Math.round(performance.now() - started);
-      if (accessLog)
-        console.log(`bff ${request.method} ${new URL(request.url).pathname} ${response.status} ${ms}ms`);
-      return response;
-    },
-  },
-  (info) => {
-    const host = settings.host.includes(":") ? `[${settings.host}]` : settings.host;
-    console.log(`bff listening on http://${host}:${info.port}`);
-  },
-);
+      console.log(`bff ${req.method} ${(req.url ?? "/").split("?")[0]} ${res.statusCode} ${ms}ms`);
+    });
+  }
+  listener(req, res);
+});
+server.listen(settings.port, settings.host, () => {
+  const host = settings.host.includes(":") ? `[${settings.host}]` : settings.host;
+  console.log(`bff listening on http://${host}:${settings.port}`);
+});
 server.on("error", (error) => fail(error));
 
 /**
@@ -107,7 +106,7 @@ function stop(signal: string) {
     void Promise.resolve(store?.close()).finally(() => process.exit(0));
   });
   // Keep-alive connections would otherwise hold the server open.
-  if ("closeAllConnections" in server) server.closeAllConnections();
+  server.closeAllConnections();
 }
 process.on("SIGINT", () => stop("SIGINT"));
 process.on("SIGTERM", () => stop("SIGTERM"));

@@ -16,7 +16,7 @@
  */
 import type { Context } from "hono";
 
-import { clearCookie, INSPECTOR_COOKIE, readCookie, writeCookie } from "../session/cookies.ts";
+import { clearCookie, cookieJar, INSPECTOR_COOKIE, readCookie, writeCookie } from "../session/cookies.ts";
 import type { Sealer } from "../session/seal.ts";
 
 /** Long enough to look at a logout and the back-channel call that follows; short enough to be forgotten. */
@@ -44,11 +44,11 @@ export function createEndedLogCookie(sealer: Sealer, now: () => number): EndedLo
       const pass: EndedLogPass = { sid, expiresAt: now() + ENDED_LOG_TTL_SECONDS * 1000 };
       const sealed = await sealer.seal("ended-flow-log", pass, ENDED_LOG_TTL_SECONDS);
       // Strict, like the session cookie: only the SPA's own same-origin fetch ever needs it.
-      writeCookie(c, INSPECTOR_COOKIE, sealed, "Strict", ENDED_LOG_TTL_SECONDS);
+      writeCookie(cookieJar(c), INSPECTOR_COOKIE, sealed, "Strict", ENDED_LOG_TTL_SECONDS);
     },
 
     async read(c) {
-      const sealed = readCookie(c, INSPECTOR_COOKIE);
+      const sealed = readCookie(cookieJar(c), INSPECTOR_COOKIE);
       if (!sealed) return undefined;
       const unsealed = await sealer.unseal<Partial<EndedLogPass>>("ended-flow-log", sealed);
       if (!unsealed.ok) return undefined;
@@ -60,7 +60,7 @@ export function createEndedLogCookie(sealer: Sealer, now: () => number): EndedLo
     forget(c) {
       // Called by /bff/callback, the end of the IdP's cross-site redirect: browsers leave this
       // Strict cookie out of that request, so whether it was sent says nothing. Clear it always.
-      clearCookie(c, INSPECTOR_COOKIE, "Strict");
+      clearCookie(cookieJar(c), INSPECTOR_COOKIE, "Strict");
     },
   };
 }

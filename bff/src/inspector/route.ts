@@ -15,6 +15,7 @@ import { type Context, Hono } from "hono";
 import { requireSameOriginScript } from "../csrf.ts";
 import { BffError } from "../errors.ts";
 import type { BffServices } from "../services.ts";
+import { cookieJar } from "../session/cookies.ts";
 
 export function inspectorRoutes({ config, sessions, flow }: BffServices): Hono {
   const routes = new Hono();
@@ -23,7 +24,7 @@ export function inspectorRoutes({ config, sessions, flow }: BffServices): Hono {
   /** The live session's log; without one, the log of the session this browser logged out of lately. */
   async function logOf(c: Context): Promise<FlowLogView> {
     try {
-      const session = await sessions.require(c);
+      const session = await sessions.require(cookieJar(c));
       return { ...flow.view(session.sid), session: "current" };
     } catch (error) {
       if (!(error instanceof BffError && error.status === 401)) throw error;
@@ -41,7 +42,7 @@ export function inspectorRoutes({ config, sessions, flow }: BffServices): Hono {
   // Live sessions only: an ended session's log is read-only.
   routes.delete(FLOW_INSPECTOR_ROUTE, sameOrigin, async (c) => {
     c.header("cache-control", "no-store");
-    const session = await sessions.require(c);
+    const session = await sessions.require(cookieJar(c));
     flow.clear(session.sid);
     return c.body(null, 204);
   });

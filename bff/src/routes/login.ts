@@ -14,6 +14,7 @@ import type { ResolvedBffConfig } from "../config.ts";
 import { BffError } from "../errors.ts";
 import { AuthorizationDenied, INTERACTION_REQUIRED } from "../oidc/client.ts";
 import type { BffServices } from "../services.ts";
+import { cookieJar } from "../session/cookies.ts";
 import { absoluteExpiry, jwtPayload, userinfoBeyond } from "../session/data.ts";
 import { sessionTokens } from "../session/sessions.ts";
 import { safeReturnTo } from "./return-to.ts";
@@ -54,7 +55,7 @@ export function loginRoutes(services: BffServices): Hono {
     const returnTo = safeReturnTo(c.req.query("returnTo"));
     // The session this login replaces, even one the store cannot vouch for now: it is ended
     // at the callback either way, and a store outage must not stop anyone logging in.
-    const current = await sessions.toReplace(c);
+    const current = await sessions.toReplace(cookieJar(c));
     const scopes = requestedScopes(c.req.query("scope"), config, current?.tokens.scopes ?? []);
     const prompt = c.req.query("prompt");
     if (prompt !== undefined && !PROMPTS.has(prompt)) {
@@ -167,12 +168,12 @@ export function loginRoutes(services: BffServices): Hono {
     // A login in a browser that still has a session (another person, or the same one again)
     // ends the old one: a copy of its cookie must not stay usable. Browsers leave the session
     // cookie out of the IdP's redirect here, so /bff/login noted which one it was.
-    const previous = await sessions.toReplace(c);
-    if (previous) await sessions.end(c, previous);
+    const previous = await sessions.toReplace(cookieJar(c));
+    if (previous) await sessions.end(cookieJar(c), previous);
     if (login.replaces && login.replaces.sid !== previous?.sid) {
       await sessions.endById(login.replaces.sid, login.replaces.until);
     }
-    const session = await sessions.start(c, {
+    const session = await sessions.start(cookieJar(c), {
       tokens: kept,
       sub: idTokenClaims.sub,
       ...(typeof idTokenClaims.sid === "string" ? { idpSid: idTokenClaims.sid } : {}),

@@ -14,6 +14,7 @@ import { Hono } from "hono";
 import { requireSameOriginScript } from "../csrf.ts";
 import { describeError } from "../logger.ts";
 import type { BffServices } from "../services.ts";
+import { cookieJar } from "../session/cookies.ts";
 
 export const END_SESSION_ROUTE = "/bff/logout/end-session";
 
@@ -22,9 +23,9 @@ export function logoutRoutes({ config, oidc, sessions, tickets, logger, flow }: 
 
   routes.post(BFF_ROUTES.logout, requireSameOriginScript(config.ownOrigin), async (c) => {
     c.header("cache-control", "no-store");
-    const session = await sessions.require(c);
+    const session = await sessions.require(cookieJar(c));
     // First end it here: whatever happens at the IdP next, this session is over.
-    await sessions.end(c, session);
+    await sessions.end(cookieJar(c), session);
     flow.record(session.sid, (steps) => steps.logoutRequested());
 
     const refreshToken = session.tokens.refreshToken;

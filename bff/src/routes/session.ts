@@ -7,6 +7,7 @@ import { Hono } from "hono";
 
 import type { MapUserClaims } from "../config.ts";
 import type { BffServices } from "../services.ts";
+import { cookieJar } from "../session/cookies.ts";
 import { absoluteExpiry, idTokenClaims, type SessionData, type SessionLifetimes } from "../session/data.ts";
 
 /** Claims that describe the person; anything else in userinfo stays on the server. */
@@ -75,7 +76,7 @@ export function sessionRoutes({ config, sessions }: BffServices): Hono {
   routes.get(BFF_ROUTES.session, async (c) => {
     // Personal data: no cache, shared or private, may keep it.
     c.header("cache-control", "no-store");
-    const session = await sessions.current(c);
+    const session = await sessions.current(cookieJar(c));
     const view: SessionView = session
       ? sessionView(session, lifetimes, config.mapUserClaims)
       : { authenticated: false };

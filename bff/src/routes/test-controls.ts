@@ -21,6 +21,7 @@ import { Hono } from "hono";
 import { requireSameOriginScript } from "../csrf.ts";
 import { BffError } from "../errors.ts";
 import type { BffServices } from "../services.ts";
+import { cookieJar } from "../session/cookies.ts";
 
 export const TEST_CONTROL_ROUTES = {
   expireAccessToken: "/bff/test/expire-access-token",
@@ -33,8 +34,8 @@ export function testControlRoutes({ config, oidc, sessions, logger, now }: BffSe
 
   routes.post(TEST_CONTROL_ROUTES.expireAccessToken, sameOrigin, async (c) => {
     c.header("cache-control", "no-store");
-    const session = await sessions.require(c);
-    await sessions.overwrite(c, {
+    const session = await sessions.require(cookieJar(c));
+    await sessions.overwrite(cookieJar(c), {
       ...session,
       tokens: { ...session.tokens, accessTokenExpiresAt: now() - 1000 },
     });
@@ -44,7 +45,7 @@ export function testControlRoutes({ config, oidc, sessions, logger, now }: BffSe
 
   routes.post(TEST_CONTROL_ROUTES.revokeRefreshToken, sameOrigin, async (c) => {
     c.header("cache-control", "no-store");
-    const session = await sessions.require(c);
+    const session = await sessions.require(cookieJar(c));
     const { refreshToken } = session.tokens;
     if (!refreshToken) throw new BffError("invalid_request", "This session holds no refresh token.");
     // Without one nothing is revoked, and the test must not go on as if it had been.
@@ -54,7 +55,7 @@ export function testControlRoutes({ config, oidc, sessions, logger, now }: BffSe
         "The provider has no revocation endpoint (none in its discovery document), so this control cannot revoke the refresh token: revoke the grant at the provider itself.",
       );
     }
-    await sessions.overwrite(c, {
+    await sessions.overwrite(cookieJar(c), {
       ...session,
       tokens: { ...session.tokens, accessTokenExpiresAt: now() - 1000 },
     });

@@ -90,8 +90,16 @@ export function isSessionData(value: unknown): value is SessionData {
  * so reading its payload again is safe, and cheaper than keeping the claims twice.
  */
 export function idTokenClaims(session: SessionData): Record<string, unknown> {
-  return jwtPayload(session.tokens.idToken);
+  // Decoded once per ID token: the session of a cookie is read on every request, and its
+  // token does not change until a refresh brings a new one.
+  let claims = decodedIdTokens.get(session.tokens);
+  if (claims === undefined) {
+    claims = jwtPayload(session.tokens.idToken);
+    decodedIdTokens.set(session.tokens, claims);
+  }
+  return claims;
 }
+const decodedIdTokens = new WeakMap<SessionTokens, Record<string, unknown>>();
 
 /** The payload of a JWT the BFF validated before. Never use it on a token from elsewhere. */
 export function jwtPayload(jwt: string): Record<string, unknown> {

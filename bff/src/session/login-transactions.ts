@@ -2,6 +2,7 @@ import type { Context } from "hono";
 
 import {
   clearCookie,
+  cookieJar,
   cookieSize,
   LOGIN_COOKIE,
   MAX_COOKIE_BYTES,
@@ -87,7 +88,7 @@ export function createLoginTransactions(
 
   return {
     async read(c) {
-      const raw = readCookie(c, name);
+      const raw = readCookie(cookieJar(c), name);
       if (!raw) return [];
       const unsealed = await sealer.unseal<{ logins?: unknown }>("login", raw);
       if (!unsealed.ok || !Array.isArray(unsealed.value.logins)) return [];
@@ -103,12 +104,12 @@ export function createLoginTransactions(
         const sealed = await sealer.seal("login", { logins: kept }, LOGIN_TTL_SECONDS);
         // Over the browser's limit the cookie would be dropped silently: drop the oldest login instead.
         if (cookieSize(name, sealed) <= MAX_COOKIE_BYTES) {
-          writeCookie(c, name, sealed, "Lax", LOGIN_TTL_SECONDS);
+          writeCookie(cookieJar(c), name, sealed, "Lax", LOGIN_TTL_SECONDS);
           return;
         }
         kept = kept.slice(1);
       }
-      clearCookie(c, name, "Lax");
+      clearCookie(cookieJar(c), name, "Lax");
     },
   };
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
 import type { Context } from "hono";
 
-import { clearCookie, readCookie, writeCookie } from "./cookies.ts";
+import { clearCookie, cookieJar, readCookie, writeCookie } from "./cookies.ts";
 import type { Sealer } from "./seal.ts";
 import type { SessionStore } from "./store.ts";
 
@@ -63,7 +63,7 @@ export function createLogoutTickets(
     async issue(c, idToken, postLogoutRedirectUri) {
       const secret = randomBytes(32).toString("base64url");
       // Strict: the end-session URL is opened by our own page, never from another site.
-      writeCookie(c, cookieName, secret, "Strict", LOGOUT_TICKET_TTL_SECONDS);
+      writeCookie(cookieJar(c), cookieName, secret, "Strict", LOGOUT_TICKET_TTL_SECONDS);
       const ticket: Sealed = {
         id: randomBytes(16).toString("base64url"),
         browser: hash(secret),
@@ -75,8 +75,8 @@ export function createLogoutTickets(
     },
 
     async redeem(c, ticket) {
-      const secret = readCookie(c, cookieName);
-      if (secret !== undefined) clearCookie(c, cookieName, "Strict");
+      const secret = readCookie(cookieJar(c), cookieName);
+      if (secret !== undefined) clearCookie(cookieJar(c), cookieName, "Strict");
       const unsealed = await sealer.unseal<Partial<Sealed>>("logout-ticket", ticket);
       if (!unsealed.ok) return undefined;
       const { id, browser, idToken, postLogoutRedirectUri, expiresAt } = unsealed.value;

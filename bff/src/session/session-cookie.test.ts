@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 
-import { MAX_COOKIE_BYTES, SESSION_COOKIE } from "./cookies.ts";
+import { cookieJar, MAX_COOKIE_BYTES, SESSION_COOKIE } from "./cookies.ts";
 import type { SessionData } from "./data.ts";
 import { createSealer } from "./seal.ts";
 import { createSessionCookie, SessionTooLargeError } from "./session-cookie.ts";
@@ -44,10 +44,10 @@ function harness() {
   const app = new Hono();
   let next: SessionData | undefined;
   app.get("/write", async (c) => {
-    if (next) await cookie.write(c, next);
+    if (next) await cookie.write(cookieJar(c), next);
     return c.text("ok");
   });
-  app.get("/read", async (c) => c.json(await cookie.read(c)));
+  app.get("/read", async (c) => c.json(await cookie.read(cookieJar(c))));
   const jar = new Map<string, string>();
   const send = async (path: string) => {
     const header = [...jar].map(([name, value]) => `${name}=${value}`).join("; ");

@@ -1,7 +1,5 @@
-import type { Context } from "hono";
-import { getCookie } from "hono/cookie";
-
 import {
+  type CookieJar,
   clearCookie,
   cookieSize,
   MAX_COOKIE_BYTES,
@@ -45,10 +43,10 @@ export class SessionTooLargeError extends Error {
 }
 
 export interface SessionCookie {
-  read(c: Context): Promise<SessionCookieRead>;
+  read(jar: CookieJar): Promise<SessionCookieRead>;
   /** Seals the session into one cookie, or several when it is large. */
-  write(c: Context, session: SessionData): Promise<void>;
-  clear(c: Context): void;
+  write(jar: CookieJar, session: SessionData): Promise<void>;
+  clear(jar: CookieJar): void;
   /** The bytes the browser sends back for a session: every `name=value` of its cookies. */
   measure(session: SessionData): Promise<number>;
 }
@@ -63,32 +61,28 @@ export function splitSealed(sealed: string, name: string = SESSION_COOKIE): stri
   return parts.map((part, index) => (index === 0 ? `${parts.length}~${part}` : part));
 }
 
-/** Whether any of the session's cookie names appears more than once in a Cookie header. */
-function sentMoreThanOnce(header: string, sessionCookie: string): boolean {
-  const seen = new Set<string>();
-  for (const pair of header.split(";")) {
-    const name = pair.slice(0, pair.indexOf("=")).trim();
-    if (name !== sessionCookie && !name.startsWith(`${sessionCookie}-`)) continue;
-    if (seen.has(name)) return true;
-    seen.add(name);
+/** Whether any of the session's cookie names appears more than once in the request. */
+function sentMoreThanOnce(jar: CookieJar, sessionCookie: string): boolean {
+  for (const [name, count] of jar.sentNames()) {
+    if (count > 1 && (name === sessionCookie || name.startsWith(`${sessionCookie}-`))) return true;
   }
   return false;
 }
 
 /** Joins the request's session cookies back into the sealed value, or undefined when parts are missing. */
-function joinSealed(c: Context, name: string): string | undefined {
-  const first = readCookie(c, name);
+function joinSealed(jar: CookieJar, name: string): string | undefined {
+  const first = readCookie(jar, name);
   if (first === undefined || first === "") return undefined;
   // Two cookies of one name mean someone planted one (a sibling host, a parent Domain): rather
   // than guess which is ours, treat the request as having no readable session.
-  if (sentMoreThanOnce(c.req.header("cookie") ?? "", name)) return "";
+  if (sentMoreThanOnce(jar, name)) return "";
   const split = /^(\d)~(.*)$/s.exec(first);
   if (!split) return first;
   const count = Number(split[1]);
   if (count < 2 || count > MAX_SESSION_CHUNKS) return "";
   let sealed = split[2] ?? "";
   for (let index = 1; index < count; index++) {
-    const part = readCookie(c, chunkName(name, index));
+    const part = readCookie(jar, chunkName(name, index));
     if (part === undefined) return "";
     sealed += part;
   }
@@ -104,7 +98,7 @@ function joinSealed(c: Context, name: string): string | undefined {
  * Unsealing (AES-256-CBC + HMAC, with key derivation) costs more than a whole
  * proxy hop, and a browser sends the same sealed value with every request
  * until the session changes. So the last few thousand unsealed sessions are
- * kept, keyed by the exact sealed text. Nothing here can go stale: a sealed
+ * kept, matched on the exact sealed text. Nothing here can go stale: a sealed
  * value always unseals to the same data, an entry is dropped when its seal
  * would expire, and whether a session was ended (logout, back-channel) is
  * checked in the store on every request, never cached.
@@ -117,21 +111,26 @@ export function createSessionCookie(
   now: () => number,
   name: string = SESSION_COOKIE,
 ): SessionCookie {
-  const unsealed = new Map<string, { session: SessionData; until: number }>();
+  // Keyed by the seal's last characters (its MAC), and matched on the whole text: hashing
+  // 3 KB on every request cost more than the rest of the lookup.
+  const unsealed = new Map<string, { sealed: string; session: SessionData; until: number }>();
+  const keyOf = (sealed: string) => sealed.slice(-48);
 
   async function unsealSession(sealed: string): Promise<SessionCookieRead> {
-    const cached = unsealed.get(sealed);
-    if (cached && cached.until > now()) {
+    const key = keyOf(sealed);
+    const cached = unsealed.get(key);
+    if (cached && cached.sealed === sealed && cached.until > now()) {
       // Re-insert: a Map iterates in insertion order, so the least recently used entry goes first.
-      unsealed.delete(sealed);
-      unsealed.set(sealed, cached);
+      unsealed.delete(key);
+      unsealed.set(key, cached);
       return { state: "present", session: cached.session };
     }
     const result = await sealer.unseal<unknown>("session", sealed);
     if (!result.ok) return { state: "unreadable", reason: result.reason };
     if (!isSessionData(result.value)) return { state: "unreadable", reason: "unknown format" };
     const session = result.value;
-    unsealed.set(sealed, { session, until: absoluteExpiry(session, lifetimes) });
+    unsealed.delete(key);
+    unsealed.set(key, { sealed, session, until: absoluteExpiry(session, lifetimes) });
     if (unsealed.size > UNSEALED_CACHE_SIZE) unsealed.delete(unsealed.keys().next().value as string);
     return { state: "present", session };
   }
@@ -143,33 +142,32 @@ export function createSessionCookie(
     sealer.seal("session", session, Math.max(1, remainingSeconds(session)));
 
   /** Deletes the chunk cookies from `from` on that this request carried. */
-  const clearChunksFrom = (c: Context, from: number) => {
-    const present = getCookie(c);
+  const clearChunksFrom = (jar: CookieJar, from: number) => {
     for (let index = Math.max(1, from); index <= MAX_SESSION_CHUNKS; index++) {
-      if (present[chunkName(name, index)] !== undefined) clearCookie(c, chunkName(name, index), "Strict");
+      if (jar.get(chunkName(name, index)) !== undefined) clearCookie(jar, chunkName(name, index), "Strict");
     }
   };
 
   return {
-    async read(c) {
-      const sealed = joinSealed(c, name);
+    async read(jar) {
+      const sealed = joinSealed(jar, name);
       if (sealed === undefined) return { state: "absent" };
       if (sealed === "") return { state: "unreadable", reason: "missing parts" };
       return unsealSession(sealed);
     },
 
-    async write(c, session) {
+    async write(jar, session) {
       const parts = splitSealed(await sealSession(session), name);
       const maxAge = remainingSeconds(session);
       parts.forEach((part, index) => {
-        writeCookie(c, chunkName(name, index), part, "Strict", maxAge);
+        writeCookie(jar, chunkName(name, index), part, "Strict", maxAge);
       });
-      clearChunksFrom(c, parts.length);
+      clearChunksFrom(jar, parts.length);
     },
 
-    clear(c) {
-      clearCookie(c, name, "Strict");
-      clearChunksFrom(c, 1);
+    clear(jar) {
+      clearCookie(jar, name, "Strict");
+      clearChunksFrom(jar, 1);
     },
 
     async measure(session) {

@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 
-import type { Context } from "hono";
-
 import { BffError } from "../errors.ts";
 import { disabledFlowLog, type FlowLog } from "../inspector/flow-log.ts";
 import { type BffLogger, describeError } from "../logger.ts";
 import type { OidcClient, TokenSet } from "../oidc/client.ts";
+import type { CookieJar } from "./cookies.ts";
 import {
   absoluteExpiry,
   idTokenClaims,
@@ -26,22 +25,22 @@ import { type SessionCookie, SessionTooLargeError } from "./session-cookie.ts";
  */
 export interface Sessions {
   /** The request's live session, or undefined. A dead or unreadable cookie is deleted on the way. */
-  current(c: Context): Promise<SessionData | undefined>;
+  current(jar: CookieJar): Promise<SessionData | undefined>;
   /**
    * The session the cookie holds, without asking whether it was ended: for a login, which ends
    * it anyway, and which must not fail because the store cannot be asked (docs/decisions/016).
    */
-  toReplace(c: Context): Promise<SessionData | undefined>;
+  toReplace(jar: CookieJar): Promise<SessionData | undefined>;
   /** Like `current`, but a missing session is a 401 problem (`not_authenticated` or `session_expired`). */
-  require(c: Context): Promise<SessionData>;
+  require(jar: CookieJar): Promise<SessionData>;
   /**
    * The session with an access token that is valid for at least the refresh
    * leeway, refreshing it first when needed (single flight, see refresh.ts).
    */
-  withFreshAccessToken(c: Context, session: SessionData): Promise<SessionData>;
+  withFreshAccessToken(jar: CookieJar, session: SessionData): Promise<SessionData>;
   /** Creates the session cookie after a login. */
   start(
-    c: Context,
+    jar: CookieJar,
     login: {
       tokens: SessionTokens;
       sub: string;
@@ -50,11 +49,11 @@ export interface Sessions {
     },
   ): Promise<SessionData>;
   /** Ends the session: recorded as ended in the store (so a replayed cookie is refused), cookie deleted. */
-  end(c: Context, session: SessionData): Promise<void>;
+  end(jar: CookieJar, session: SessionData): Promise<void>;
   /** Ends a session this request has no cookie of (a login's `replaces`): recorded as ended. */
   endById(sid: string, until: number): Promise<void>;
   /** Writes the session as given. Only the test controls use it (routes/test-controls.ts). */
-  overwrite(c: Context, session: SessionData): Promise<void>;
+  overwrite(jar: CookieJar, session: SessionData): Promise<void>;
 }
 
 export interface SessionsOptions {
@@ -119,9 +118,9 @@ export function createSessions(options: SessionsOptions): Sessions {
   const cookie = {
     ...options.cookie,
     /** Writes the session, turning "too large for cookies" into a readable refusal. */
-    async write(c: Context, session: SessionData) {
+    async write(jar: CookieJar, session: SessionData) {
       try {
-        await options.cookie.write(c, session);
+        await options.cookie.write(jar, session);
       } catch (error) {
         if (!(error instanceof SessionTooLargeError)) throw error;
         throw new BffError(
@@ -169,32 +168,32 @@ export function createSessions(options: SessionsOptions): Sessions {
   };
 
   /** Reads the cookie and checks what needs no store: "none", "ended" (by its lifetimes), or the session. */
-  async function unseal(c: Context): Promise<SessionData | "none" | "ended"> {
-    const read = await cookie.read(c);
+  async function unseal(jar: CookieJar): Promise<SessionData | "none" | "ended"> {
+    const read = await cookie.read(jar);
     if (read.state === "absent") return "none";
     if (read.state === "unreadable") {
       // Tampered, foreign, or sealed with a secret that was since removed: as if there were none.
-      cookie.clear(c);
+      cookie.clear(jar);
       return "none";
     }
     const { session } = read;
     if (options.issuer !== undefined && idTokenClaims(session).iss !== options.issuer) {
-      cookie.clear(c);
+      cookie.clear(jar);
       return "none";
     }
     if (!isWithinLifetime(session, lifetimes, now())) {
-      cookie.clear(c);
+      cookie.clear(jar);
       return "ended";
     }
     return session;
   }
 
   /** Reads and checks the cookie: "none" (never had one), "ended" (had one that is over), or the session. */
-  async function load(c: Context): Promise<SessionData | "none" | "ended"> {
-    const session = await unseal(c);
+  async function load(jar: CookieJar): Promise<SessionData | "none" | "ended"> {
+    const session = await unseal(jar);
     if (typeof session === "string") return session;
     if (await store.isEnded(session)) {
-      cookie.clear(c);
+      cookie.clear(jar);
       return "ended";
     }
     return session;
@@ -204,7 +203,7 @@ export function createSessions(options: SessionsOptions): Sessions {
   // Often enough that an active person never reaches a short idle timeout.
   const touchIntervalMs = Math.min(TOUCH_INTERVAL_MS, (lifetimes.idleSeconds * 1000) / 4);
 
-  async function touch(c: Context, session: SessionData): Promise<SessionData> {
+  async function touch(jar: CookieJar, session: SessionData): Promise<SessionData> {
     if (now() - session.lastSeenAt < touchIntervalMs) return session;
     // This cookie may predate a refresh made by a parallel request. Re-sealing it as it is
     // would hand the browser spent tokens again, overwriting the newer cookie: adopt the newer ones.
@@ -221,35 +220,35 @@ export function createSessions(options: SessionsOptions): Sessions {
       ...(newer ? { version: newer.version, tokens: newer.tokens } : {}),
       lastSeenAt: now(),
     };
-    await cookie.write(c, touched);
+    await cookie.write(jar, touched);
     return touched;
   }
 
   return {
-    async current(c) {
-      const loaded = await load(c);
-      return typeof loaded === "string" ? undefined : touch(c, loaded);
+    async current(jar) {
+      const loaded = await load(jar);
+      return typeof loaded === "string" ? undefined : touch(jar, loaded);
     },
 
-    async toReplace(c) {
-      const session = await unseal(c);
+    async toReplace(jar) {
+      const session = await unseal(jar);
       return typeof session === "string" ? undefined : session;
     },
 
-    async require(c) {
-      const loaded = await load(c);
+    async require(jar) {
+      const loaded = await load(jar);
       if (loaded === "none") throw new BffError("not_authenticated", "You are not logged in.");
       if (loaded === "ended")
         throw new BffError("session_expired", "Your session has ended. Please log in again.");
-      return touch(c, loaded);
+      return touch(jar, loaded);
     },
 
-    async withFreshAccessToken(c, session) {
+    async withFreshAccessToken(jar, session) {
       const validFor = session.tokens.accessTokenExpiresAt - now();
       if (validFor > options.refreshLeewaySeconds * 1000) return session;
       if (session.tokens.refreshToken === undefined) {
         if (validFor > 0) return session;
-        cookie.clear(c);
+        cookie.clear(jar);
         throw new BffError("session_expired", "Your session has ended. Please log in again.");
       }
 
@@ -286,7 +285,7 @@ export function createSessions(options: SessionsOptions): Sessions {
         logger.info(`session ${session.sid.slice(0, 8)} ended: refresh failed (${describeError(error)})`);
         flow.record(session.sid, (steps) => steps.refreshFailed(error, true));
         await store.markEnded(session.sid, absoluteExpiry(session, lifetimes));
-        cookie.clear(c);
+        cookie.clear(jar);
         throw new BffError("session_expired", "Your session has ended. Please log in again.", {
           cause: error,
         });
@@ -301,11 +300,11 @@ export function createSessions(options: SessionsOptions): Sessions {
         tokens: result.tokens,
         lastSeenAt: now(),
       };
-      await cookie.write(c, refreshed);
+      await cookie.write(jar, refreshed);
       return refreshed;
     },
 
-    async start(c, login) {
+    async start(jar, login) {
       const time = now();
       const session: SessionData = {
         sid: randomBytes(16).toString("base64url"),
@@ -314,21 +313,21 @@ export function createSessions(options: SessionsOptions): Sessions {
         lastSeenAt: time,
         ...login,
       };
-      await cookie.write(c, session);
+      await cookie.write(jar, session);
       return session;
     },
 
-    async end(c, session) {
+    async end(jar, session) {
       await store.markEnded(session.sid, absoluteExpiry(session, lifetimes));
-      cookie.clear(c);
+      cookie.clear(jar);
     },
 
     async endById(sid, until) {
       await store.markEnded(sid, until);
     },
 
-    async overwrite(c, session) {
-      await cookie.write(c, session);
+    async overwrite(jar, session) {
+      await cookie.write(jar, session);
     },
   };
 }

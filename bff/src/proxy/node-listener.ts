@@ -1,0 +1,152 @@
+/**
+ * The BFF as a node:http request listener: `createServer(createNodeListener(bff))`.
+ *
+ * Calls to /api/* are served here, straight from Node's request to the API and
+ * back (proxy/api-call.ts, with undici's stream in and out): on this path a
+ * Fetch-API Request, Response and Headers per call would cost more than the rest
+ * of the proxy together (docs/decisions/025). Every other request goes to the
+ * Hono app, as `serve(bff)` would send it.
+ *
+ * What the Hono app adds to every answer is added here too: the security headers,
+ * the problem documents, the same log lines for failures.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+
+import { getRequestListener } from "@hono/node-server";
+import { API_PREFIX } from "@oidc-bff/shared";
+
+import { BffError, problemParts } from "../errors.ts";
+import { type BffLogger, describeError } from "../logger.ts";
+import { securityHeaders } from "../security-headers.ts";
+import { CookieJar } from "../session/cookies.ts";
+import type { ApiProxy } from "./api-call.ts";
+
+export interface NodePath {
+  proxy: ApiProxy;
+  ownOrigin: string;
+  production: boolean;
+  logger: BffLogger;
+}
+
+/** Set by createBff for each BFF it builds, so that the listener finds the proxy of a BFF. */
+const nodePaths = new WeakMap<object, NodePath>();
+
+export function registerNodePath(bff: object, path: NodePath): void {
+  nodePaths.set(bff, path);
+}
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * @example
+ * const bff = createBff(config);
+ * createServer(createNodeListener(bff)).listen(3000);
+ */
+export function createNodeListener(bff: {
+  fetch: (request: Request) => Response | Promise<Response>;
+}): Listener {
+  const path = nodePaths.get(bff);
+  if (path === undefined) throw new TypeError("createNodeListener: not a BFF made by createBff");
+  const others = getRequestListener((request) => bff.fetch(request));
+  return (req, res) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", path.ownOrigin);
+    } catch {
+      others(req, res);
+      return;
+    }
+    // Decided on the resolved path, as the Hono router would see it ("/api/../bff/x" is not a call).
+    if (!url.pathname.startsWith(`${API_PREFIX}/`)) {
+      others(req, res);
+      return;
+    }
+    void serveApiCall(path, req, res, url);
+  };
+}
+
+async function serveApiCall(path: NodePath, req: IncomingMessage, res: ServerResponse, url: URL) {
+  const cookies = new CookieJar(req.headers.cookie);
+  const method = req.method ?? "GET";
+  const gone = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) gone.abort();
+  };
+  res.once("close", onClose);
+  try {
+    const answer = await path.proxy.forward({
+      method,
+      url,
+      header: (name) => {
+        const value = req.headers[name];
+        return Array.isArray(value) ? value.join(", ") : value;
+      },
+      body: declaresBody(req) ? req : null,
+      cookies,
+      signal: gone.signal,
+    });
+    res.writeHead(answer.status, withCookies(answerHeaders(path, url, answer.headers), cookies));
+    if (answer.body === null) {
+      res.end();
+      return;
+    }
+    pass(answer.body, res);
+  } catch (error) {
+    refuse(path, req, res, url, cookies, error);
+  }
+}
+
+/** Whether the request has a body to read: a length above zero, or a chunked one. */
+function declaresBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
+}
+
+/**
+ * The API's body into the browser's answer. A browser that goes away mid-download ends
+ * the API's stream too, and a stream the API breaks off ends the answer. (`pipe`, not
+ * `pipeline`: pipeline makes an AbortController and its DOMException for every call.)
+ */
+function pass(body: Readable, res: ServerResponse): void {
+  body.on("error", () => res.destroy());
+  res.once("close", () => {
+    if (!res.writableFinished) body.destroy();
+  });
+  body.pipe(res);
+}
+
+function answerHeaders(path: NodePath, url: URL, headers: Record<string, string>): Record<string, string> {
+  return { ...headers, ...securityHeaders(path.production, url.pathname) };
+}
+
+function withCookies(headers: Record<string, string>, cookies: CookieJar): Record<string, string | string[]> {
+  const lines = cookies.setCookieLines();
+  return lines.length > 0 ? { ...headers, "set-cookie": lines } : headers;
+}
+
+/** As the Hono app's onError: a problem document, logged like it, with the cookies this request set or cleared. */
+function refuse(
+  path: NodePath,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  cookies: CookieJar,
+  error: unknown,
+) {
+  const known =
+    error instanceof BffError ? error : new BffError("internal_error", "unexpected error", { cause: error });
+  const line = `${req.method} ${url.pathname}: ${describeError(error)}`;
+  if (known.status >= 500) path.logger.error(line);
+  else path.logger.info(line);
+  // The body was not read (refused before, or cut off): it is left unread, and the connection
+  // closed after the answer rather than kept for a next request behind the rest of it.
+  if (declaresBody(req) && !req.readableEnded) res.shouldKeepAlive = false;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const problem = problemParts(known);
+  res.writeHead(problem.status, withCookies(answerHeaders(path, url, problem.headers), cookies));
+  res.end(problem.body);
+}
