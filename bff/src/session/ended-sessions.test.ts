@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis, type TestRedis } from "../../test/redis-server.ts";
 import { createEndedSessions } from "./ended-sessions.ts";
 import { RedisSessionStore } from "./redis-store.ts";
+import { MemorySessionStore, type SessionIdentity } from "./store.ts";
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -96,5 +97,36 @@ describe("ended sessions across a store outage", () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+/** A store whose answers take 20 ms to come back, as of when they were asked (a network store's round trip). */
+class DistantStore extends MemorySessionStore {
+  roundTrips = 0;
+  async areEnded(sessions: SessionIdentity[]): Promise<boolean[]> {
+    this.roundTrips++;
+    const answers = await Promise.all(sessions.map((session) => super.isEnded(session)));
+    await sleep(20);
+    return answers;
+  }
+}
+
+describe("requests that arrive together", () => {
+  it("share one store lookup, and none gets an answer from before it came", async () => {
+    const store = new DistantStore();
+    const ended = createEndedSessions(store, { now: Date.now });
+
+    const first = ended.isEnded(identity("one"));
+    // Another replica ends session "one" while the first lookup is on its way back.
+    await store.markEnded("one", Date.now() + 60_000);
+    const later = ["one", "two", "three"].flatMap((sid) => [1, 2, 3].map(() => ended.isEnded(identity(sid))));
+
+    expect(await first).toBe(false);
+    expect(await Promise.all(later)).toEqual([true, true, true, false, false, false, false, false, false]);
+    expect(store.roundTrips).toBe(2);
+
+    // With no lookup in flight, a request asks at once.
+    expect(await ended.isEnded(identity("two"))).toBe(false);
+    expect(store.roundTrips).toBe(3);
   });
 });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
-import type { SessionIdentity, SessionStore } from "./store.ts";
+import { askEnded, type SessionIdentity, type SessionStore } from "./store.ts";
 
 /**
  * The ended-session records (store.ts, point 1) as the routes write and read them.
@@ -36,6 +36,8 @@ export type Recorded = "stored" | "queued";
 const RETRY_INTERVAL_MS = 500;
 /** Far more records than one process writes during an outage; past it the oldest are dropped. */
 const MAX_QUEUED = 10_000;
+/** Sessions asked about in one store lookup at most (three keys each, with Redis). */
+const MAX_BATCH = 256;
 /** What this process remembers of its own records; past it the oldest go (the store keeps them all). */
 const MAX_REMEMBERED = 50_000;
 
@@ -121,6 +123,46 @@ export function createEndedSessions(
     }
   }
 
+  /**
+   * Requests that arrive together share one store lookup (with a shared store, one round trip
+   * for all of them). Sharing must not make an answer older than the request: a lookup already
+   * on its way left before this request came, and would miss a logout recorded since. So a
+   * request that finds a lookup in flight waits for the next one, which leaves when the first is
+   * back and asks for every request that came meanwhile.
+   */
+  let inFlight = false;
+  const waiting: {
+    session: SessionIdentity;
+    answer: (ended: boolean) => void;
+    fail: (error: unknown) => void;
+  }[] = [];
+
+  function lookUp(session: SessionIdentity): Promise<boolean> {
+    return new Promise((answer, fail) => {
+      waiting.push({ session, answer, fail });
+      if (!inFlight) void send();
+    });
+  }
+
+  async function send() {
+    inFlight = true;
+    while (waiting.length > 0) {
+      const batch = waiting.splice(0, MAX_BATCH);
+      try {
+        const answers = await askEnded(
+          store,
+          batch.map((entry) => entry.session),
+        );
+        for (const [i, entry] of batch.entries()) {
+          entry.answer(answers[i] === true);
+        }
+      } catch (error) {
+        for (const entry of batch) entry.fail(error);
+      }
+    }
+    inFlight = false;
+  }
+
   async function record(write: (target: SessionStore) => Promise<void>, until: number): Promise<Recorded> {
     // Records queued earlier go first: the store never holds a newer record without the older ones.
     if (outbox.length === 0) {
@@ -161,7 +203,7 @@ export function createEndedSessions(
     async isEnded(session) {
       if (here.has(session)) return true;
       try {
-        return await store.isEnded(session);
+        return await lookUp(session);
       } catch {
         return "unknown";
       }

@@ -132,16 +132,25 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async isEnded(session: SessionIdentity): Promise<boolean> {
-    // One round trip for every way a session can have been ended.
-    const [ended, idpEnded, subjectEndedAt] = await this.#client.mGet([
+    const [ended] = await this.areEnded([session]);
+    return ended === true;
+  }
+
+  async areEnded(sessions: SessionIdentity[]): Promise<boolean[]> {
+    // One round trip for every way each session can have been ended.
+    const keys = sessions.flatMap((session) => [
       `${this.#prefix}ended:${session.sid}`,
       `${this.#prefix}idp-ended:${session.idpSid ?? "-"}`,
       `${this.#prefix}subject-ended:${session.sub}`,
     ]);
-    if (ended !== null || (session.idpSid !== undefined && idpEnded !== null)) return true;
-    return (
-      subjectEndedAt !== null && subjectEndedAt !== undefined && session.createdAt < Number(subjectEndedAt)
-    );
+    const values = await this.#client.mGet(keys);
+    return sessions.map((session, i) => {
+      const [ended, idpEnded, subjectEndedAt] = values.slice(i * 3, i * 3 + 3);
+      if (ended !== null || (session.idpSid !== undefined && idpEnded !== null)) return true;
+      return (
+        subjectEndedAt !== null && subjectEndedAt !== undefined && session.createdAt < Number(subjectEndedAt)
+      );
+    });
   }
 
   async claimTokenId(jti: string, until: number): Promise<boolean> {

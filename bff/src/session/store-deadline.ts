@@ -1,4 +1,4 @@
-import type { SessionStore } from "./store.ts";
+import { askEnded, type SessionStore } from "./store.ts";
 
 /**
  * A deadline on every call to the session store. A store that is down fails at once (the
@@ -48,6 +48,7 @@ export function storeWithDeadline(store: SessionStore, ms = STORE_DEADLINE_MS): 
     ),
     markSubjectEnded: bounded("markSubjectEnded", (sub, at, until) => store.markSubjectEnded(sub, at, until)),
     isEnded: bounded("isEnded", (session) => store.isEnded(session)),
+    areEnded: bounded("areEnded", (sessions) => askEnded(store, sessions)),
     claimTokenId: bounded("claimTokenId", (jti, until) => store.claimTokenId(jti, until)),
     beginRefresh: bounded("beginRefresh", (key, owner, ttlMs) => store.beginRefresh(key, owner, ttlMs)),
     finishRefresh: bounded("finishRefresh", (key, owner, outcome, ttlMs) =>

@@ -37,6 +37,11 @@ export interface SessionStore {
   markSubjectEnded(sub: string, at: number, until: number): Promise<void>;
   /** Whether any of the above applies to this session. */
   isEnded(session: SessionIdentity): Promise<boolean>;
+  /**
+   * `isEnded` for several sessions at once, in order. Optional: a store over the network
+   * answers many in one round trip (the BFF asks for the requests that arrived together).
+   */
+  areEnded?(sessions: SessionIdentity[]): Promise<boolean[]>;
   /** Records a logout token's `jti`; false when it was seen before (a replay). */
   claimTokenId(jti: string, until: number): Promise<boolean>;
 
@@ -137,4 +142,11 @@ export class MemorySessionStore implements SessionStore {
     for (const [key, entry] of this.#outcomes) if (entry.until <= now) this.#outcomes.delete(key);
     for (const [key, lock] of this.#locks) if (lock.until <= now) this.#locks.delete(key);
   }
+}
+
+/** `areEnded` when the store has it, otherwise one `isEnded` per session. */
+export function askEnded(store: SessionStore, sessions: SessionIdentity[]): Promise<boolean[]> {
+  return store.areEnded
+    ? store.areEnded(sessions)
+    : Promise.all(sessions.map((session) => store.isEnded(session)));
 }
