@@ -8,6 +8,15 @@ local file = assert(io.open(os.getenv("BENCH_EXPECTED_BODY"), "rb"))
 local expected = file:read("*a")
 file:close()
 
+-- The request's headers ("name: value" lines) come from a file too: a session cookie
+-- on wrk's command line would be there for anyone to read in ps.
+for line in io.lines(os.getenv("BENCH_HEADERS")) do
+  local name, value = string.match(line, "^([^:]+):%s*(.*)$")
+  if name then
+    wrk.headers[name] = value
+  end
+end
+
 -- Globals of each thread's Lua state, read back by done() with thread:get.
 mismatches = 0
 first_mismatch = ""

@@ -52,14 +52,13 @@ let bodyDir: string | undefined;
 function run(target: WrkTarget, seconds: number): Promise<WrkResult> {
   bodyDir ??= mkdtempSync(path.join(tmpdir(), "oidc-bff-bench-wrk-"));
   const bodyFile = path.join(bodyDir, "expected.body");
+  const headersFile = path.join(bodyDir, "headers");
   writeFileSync(bodyFile, target.expectedBody);
-  const headers = Object.entries(target.headers ?? {}).flatMap(([name, value]) => [
-    "-H",
-    `${name}: ${value}`,
-  ]);
+  const headers = Object.entries(target.headers ?? {}).map(([name, value]) => `${name}: ${value}\n`);
+  writeFileSync(headersFile, headers.join(""), { mode: 0o600 });
   const args = ["-t1", `-c${target.connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency"];
-  const child = spawn("wrk", [...args, "-s", SCRIPT, ...headers, target.url], {
-    env: { ...process.env, BENCH_EXPECTED_BODY: bodyFile },
+  const child = spawn("wrk", [...args, "-s", SCRIPT, target.url], {
+    env: { ...process.env, BENCH_EXPECTED_BODY: bodyFile, BENCH_HEADERS: headersFile },
     stdio: ["ignore", "pipe", "pipe"],
   });
   active.add(child);

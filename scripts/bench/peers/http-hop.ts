@@ -27,6 +27,9 @@ const server = createServer((req, res) => {
         const value = answer.headers[name];
         if (typeof value === "string") headers[name] = value;
       }
+      // The load generator may have closed the connection meanwhile (the end of a run): piping
+      // into a destroyed response throws.
+      if (res.destroyed) return void answer.resume();
       res.writeHead(answer.statusCode ?? 502, headers);
       pipeline(answer, res, () => {});
     },

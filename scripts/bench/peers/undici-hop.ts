@@ -29,6 +29,9 @@ const server = createServer(async (req, res) => {
       const value = answer.headers[name];
       if (typeof value === "string") headers[name] = value;
     }
+    // The load generator may have closed the connection meanwhile (the end of a run): piping
+    // into a destroyed response throws.
+    if (res.destroyed) return void answer.body.resume();
     res.writeHead(answer.statusCode, headers);
     pipeline(answer.body, res, () => {});
   } catch {

@@ -13,7 +13,7 @@ import { type Measurement, type MeasureOptions, measureHttp } from "../load.ts";
 import { loginThroughApache, type SessionMode, startApache } from "../peers/mod-auth-openidc.ts";
 import { startNginx } from "../peers/nginx.ts";
 import { startRedis } from "../peers/redis.ts";
-import { type Server, startServer, stopServer, waitFor } from "../processes.ts";
+import { exited, type Server, startServer, stopServer, waitFor } from "../processes.ts";
 import { APACHE_CLIENT, type System } from "../system.ts";
 import { measureWrk, type WrkTarget } from "../wrk.ts";
 
@@ -113,7 +113,11 @@ export async function runPeers(ctx: PeersContext): Promise<PeerRow[]> {
     const servers: Server[] = [];
     try {
       servers.push(...(await start()));
-      return await use(servers);
+      const result = await use(servers);
+      // A peer that died under load would otherwise show up as a row of failures and negative CPU.
+      const dead = servers.find(exited);
+      if (dead) throw new Error(`${dead.name} exited under load: ${dead.output.slice(-5).join(" | ")}`);
+      return result;
     } finally {
       for (const server of servers.reverse()) await stopServer(server);
     }
