@@ -93,6 +93,8 @@ OIDCPKCEMethod S256
 OIDCResponseType code
 OIDCRemoteUserClaim sub
 OIDCPassClaimsAs environment
+# At the login mod_auth_openidc also tries the userinfo endpoint with the API's token, which
+# the IdP refuses (it is for the API, not for userinfo): an error line in error.log, once.
 OIDCSessionType ${o.mode}
 OIDCCacheType shm
 <Location />
