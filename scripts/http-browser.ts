@@ -6,7 +6,11 @@
  * clients make many thousands of requests.
  */
 import type { CookieStore } from "../shared/src/testing/cookie-store.ts";
-import { type BrowserRequestInit, SimulatedBrowser } from "../shared/src/testing/simulated-browser.ts";
+import {
+  type BrowserRequestInit,
+  type NavigationResult,
+  SimulatedBrowser,
+} from "../shared/src/testing/simulated-browser.ts";
 
 export const USER = { username: "alice", password: "alice-dev-password" } as const;
 export const SESSION_COOKIE = "__Host-bff-session";
@@ -48,8 +52,12 @@ export function sessionCookieHeader(store: CookieStore, bff: string): string {
 export class HttpBrowser extends SimulatedBrowser {
   readonly origins: { bff: string; idp: string };
 
-  constructor(origins: { bff: string; idp: string }) {
-    super();
+  /** `send`: how requests go out (default: Node's fetch, see SimulatedBrowser). */
+  constructor(
+    origins: { bff: string; idp: string },
+    send?: (input: string, init: RequestInit) => Promise<Response>,
+  ) {
+    super(send);
     this.origins = origins;
     this.record = false;
   }
@@ -90,19 +98,36 @@ export class HttpBrowser extends SimulatedBrowser {
 
   /** The authorization code flow through the IdP's login and consent pages, ending on the SPA. */
   async login(user: { username: string; password: string } = USER): Promise<void> {
-    const { bff, idp } = this.origins;
+    const { bff } = this.origins;
     // Editing from the start: these clients add contacts, and are not testing consent.
-    let step = await this.navigate(
+    const start = await this.navigate(
       `${bff}/bff/login?returnTo=${encodeURIComponent("/")}&scope=contacts:write`,
     );
+    const { response } = await this.signInAtIdp(
+      start,
+      (here) => here.origin === bff && !here.pathname.startsWith("/bff/"),
+      user,
+    );
+    await response.body?.cancel();
+    if (this.sessionCookie() === "") throw new Error("the login set no session cookie");
+  }
+
+  /**
+   * Fills in the IdP's login and consent pages, from the navigation `first` on,
+   * until a page that `arrived` accepts (its response is left unread): the
+   * login of any relying party of the IdP, such as the benchmark's Apache.
+   */
+  async signInAtIdp(
+    first: NavigationResult,
+    arrived: (url: URL) => boolean,
+    user: { username: string; password: string } = USER,
+  ): Promise<NavigationResult> {
+    const { idp } = this.origins;
+    let step = first;
     for (let page = 0; page < 6; page++) {
       const here = new URL(step.url);
       const { response } = step;
-      if (here.origin === bff && !here.pathname.startsWith("/bff/")) {
-        await response.body?.cancel();
-        if (this.sessionCookie() === "") throw new Error("the login set no session cookie");
-        return;
-      }
+      if (arrived(here)) return step;
       const uid = /^\/interaction\/([^/]+)$/.exec(here.pathname)?.[1];
       const body = await response.text();
       if (here.origin === idp && uid && response.status === 200) {

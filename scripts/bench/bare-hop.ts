@@ -1,8 +1,10 @@
 /**
- * The cheapest proxy Node can be, as the benchmark's baseline: node:http in,
- * Node's fetch (undici, keep-alive) out, one header added. No session, no
- * checks, no logging. Whatever the BFF costs beyond this is the price of
- * what it does. Environment: BARE_HOP_PORT, BARE_HOP_UPSTREAM, BARE_HOP_TOKEN.
+ * A proxy hop with Node's fetch: node:http in, fetch (undici underneath,
+ * keep-alive) out, one header added. No session, no checks, no logging. It
+ * was the benchmark's baseline until peers/undici-hop.ts, which does the same
+ * with `undici.request`, took its place; it stays in the table to show what
+ * fetch's WHATWG objects cost. Environment: BARE_HOP_PORT, BARE_HOP_UPSTREAM,
+ * BARE_HOP_TOKEN.
  */
 import { createServer } from "node:http";
 import { Readable } from "node:stream";
