@@ -268,8 +268,11 @@ try {
         cookie: streamer.sessionCookie(),
         bffPid: streamBff.pid,
       };
-      // A small transfer first: the BFF's code paths warm, its heap at its working size.
-      await streamThroughBff({ ...stream, bytes: 4_000_000 });
+      // A transfer of a quarter of the size first: the BFF's code paths warm and its heap at the
+      // size streaming needs (V8's young generation grows once, by tens of MB, on the first large
+      // transfer and stays). What the measured transfer adds is then what it holds: a proxy that
+      // buffers grows by the whole body.
+      await streamThroughBff({ ...stream, bytes: STREAM_BYTES / 4 });
       transfers = await streamThroughBff({ ...stream, bytes: STREAM_BYTES });
       for (const t of transfers) {
         console.log(
