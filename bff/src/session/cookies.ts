@@ -84,6 +84,7 @@ export class CookieJar {
       const eq = pair.indexOf("=");
       if (eq === -1) continue;
       const name = trimmed(pair.slice(0, eq));
+      if (!COOKIE_NAME.test(name)) continue;
       const values = this.#sent.get(name);
       if (values === undefined) this.#sent.set(name, [pair.slice(eq + 1)]);
       else values.push(pair.slice(eq + 1));
@@ -121,6 +122,9 @@ function trimmed(text: string): string {
   while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
   return start === 0 && end === text.length ? text : text.slice(start, end);
 }
+
+/** What Hono accepts as a cookie name when it reads one: printable ASCII but the double quote, semicolon, equals sign and backslash. */
+const COOKIE_NAME = /^[!#-:<>-[\]-~]+$/;
 
 /** What Hono accepts as a cookie value: printable ASCII but the double quote, semicolon and backslash. */
 const COOKIE_VALUE = /^[ !#-:<-[\]-~]*$/;
