@@ -338,7 +338,12 @@ export function createFlowSteps(context: FlowContext) {
     },
 
     /** A proxied call: `url` is what the browser asked for, `startedAt` from performance.now(). */
-    apiCall(method: string, url: URL, status: number, startedAt: number): FlowStepInput {
+    apiCall(
+      method: string,
+      url: Pick<URL, "pathname" | "search">,
+      status: number,
+      startedAt: number,
+    ): FlowStepInput {
       const path = url.pathname.slice(API_PREFIX.length) || "/";
       return {
         from: "bff",
@@ -351,7 +356,9 @@ export function createFlowSteps(context: FlowContext) {
           method,
           browserPath: url.pathname,
           apiPath: path,
-          ...(url.search ? { query: describeParameters(url.searchParams, { shown: [], secret: [] }) } : {}),
+          ...(url.search
+            ? { query: describeParameters(new URLSearchParams(url.search), { shown: [], secret: [] }) }
+            : {}),
           status,
           durationMs: Math.round(performance.now() - startedAt),
           authorization: "Bearer access token (not shown)",

@@ -24,12 +24,14 @@ import type { CookieJar } from "../session/cookies.ts";
 import type { Sessions } from "../session/sessions.ts";
 import { apiPath, checkApiRoute, checkScopes } from "./api-routes.ts";
 import { browserHeaders, FORWARDED_REQUEST_HEADERS } from "./headers.ts";
-import type { ApiTransport } from "./transport.ts";
+import { ApiTimeout, type ApiTransport } from "./transport.ts";
+
+/** The browser's path and query, as the URL parser reads them (plain `.` and `..` segments resolved). */
+export type BrowserUrl = Pick<URL, "pathname" | "search">;
 
 export interface ApiCall {
   method: string;
-  /** The browser's URL, as parsed (plain `.` and `..` segments resolved). */
-  url: URL;
+  url: BrowserUrl;
   header(name: string): string | undefined;
   /** The request body as it arrives, or null when the request has none. */
   body: Readable | null;
@@ -84,10 +86,6 @@ export function createApiProxy(deps: {
       // Streamed, never held: counted on the way to the API, and cut off past the limit.
       const upload =
         call.body && method !== "GET" && method !== "HEAD" ? countedUpload(call.body, maxBytes) : undefined;
-      const timeout = new AbortController();
-      const timer = setTimeout(() => timeout.abort(), config.apiTimeoutMs);
-      const gone = () => timeout.abort();
-      call.signal?.addEventListener("abort", gone, { once: true });
       const started = performance.now();
       let answer: Awaited<ReturnType<ApiTransport>>;
       try {
@@ -96,7 +94,8 @@ export function createApiProxy(deps: {
           method,
           headers,
           body: upload?.stream,
-          signal: timeout.signal,
+          timeoutMs: config.apiTimeoutMs,
+          signal: call.signal,
         });
       } catch (error) {
         if (upload?.exceeded()) throw tooLarge(maxBytes);
@@ -105,15 +104,11 @@ export function createApiProxy(deps: {
             cause: error,
           });
         }
-        const timedOut = timeout.signal.aborted && call.signal?.aborted !== true;
+        const timedOut = error instanceof ApiTimeout;
         flow.record(session.sid, (steps) => steps.apiCallFailed({ method, path }, timedOut));
         if (timedOut)
           throw new BffError("upstream_timeout", "The API did not answer in time.", { cause: error });
         throw new BffError("upstream_unreachable", "The API could not be reached.", { cause: error });
-      } finally {
-        // The timeout covers the wait for the answer's headers; the body then streams at its own pace.
-        clearTimeout(timer);
-        call.signal?.removeEventListener("abort", gone);
       }
       flow.record(session.sid, (steps) => steps.apiCall(method, url, answer.status, started));
       return { status: answer.status, headers: browserHeaders(answer.header), body: answer.body };

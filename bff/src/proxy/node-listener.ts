@@ -20,7 +20,7 @@ import { BffError, problemParts } from "../errors.ts";
 import { type BffLogger, describeError } from "../logger.ts";
 import { securityHeaders } from "../security-headers.ts";
 import { CookieJar } from "../session/cookies.ts";
-import type { ApiProxy } from "./api-call.ts";
+import type { ApiProxy, BrowserUrl } from "./api-call.ts";
 
 export interface NodePath {
   proxy: ApiProxy;
@@ -50,15 +50,9 @@ export function createNodeListener(bff: {
   if (path === undefined) throw new TypeError("createNodeListener: not a BFF made by createBff");
   const others = getRequestListener((request) => bff.fetch(request));
   return (req, res) => {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? "/", path.ownOrigin);
-    } catch {
-      others(req, res);
-      return;
-    }
+    const url = browserUrl(req.url ?? "/", path.ownOrigin);
     // Decided on the resolved path, as the Hono router would see it ("/api/../bff/x" is not a call).
-    if (!url.pathname.startsWith(`${API_PREFIX}/`)) {
+    if (url === undefined || !url.pathname.startsWith(`${API_PREFIX}/`)) {
       others(req, res);
       return;
     }
@@ -66,7 +60,33 @@ export function createNodeListener(bff: {
   };
 }
 
-async function serveApiCall(path: NodePath, req: IncomingMessage, res: ServerResponse, url: URL) {
+/**
+ * A request target the URL parser would leave exactly as it is: /api/ and then only
+ * characters that it neither decodes, encodes nor resolves (no `%`, `.`, `\` in the path;
+ * no quote, `<`, `>` or backtick anywhere). Most calls are like this, and need no parser.
+ */
+const PLAIN_API_TARGET = new RegExp(
+  `^${API_PREFIX}/[\\w\\-~!$&()*+,;=:@/]*(?:\\?[\\w\\-~!$&()*+,;=:@/?%.]*)?$`,
+);
+
+/** The path and query of a request target, as `new URL` reads them; undefined when it cannot. */
+export function browserUrl(target: string, origin: string): BrowserUrl | undefined {
+  if (PLAIN_API_TARGET.test(target)) {
+    const query = target.indexOf("?");
+    return query === -1
+      ? { pathname: target, search: "" }
+      : // "?" alone is no query, as the URL parser sees it.
+        { pathname: target.slice(0, query), search: query === target.length - 1 ? "" : target.slice(query) };
+  }
+  try {
+    const { pathname, search } = new URL(target, origin);
+    return { pathname, search };
+  } catch {
+    return undefined;
+  }
+}
+
+async function serveApiCall(path: NodePath, req: IncomingMessage, res: ServerResponse, url: BrowserUrl) {
   const cookies = new CookieJar(req.headers.cookie);
   const method = req.method ?? "GET";
   const gone = new AbortController();
@@ -116,7 +136,11 @@ function pass(body: Readable, res: ServerResponse): void {
   body.pipe(res);
 }
 
-function answerHeaders(path: NodePath, url: URL, headers: Record<string, string>): Record<string, string> {
+function answerHeaders(
+  path: NodePath,
+  url: BrowserUrl,
+  headers: Record<string, string>,
+): Record<string, string> {
   return { ...headers, ...securityHeaders(path.production, url.pathname) };
 }
 
@@ -130,7 +154,7 @@ function refuse(
   path: NodePath,
   req: IncomingMessage,
   res: ServerResponse,
-  url: URL,
+  url: BrowserUrl,
   cookies: CookieJar,
   error: unknown,
 ) {

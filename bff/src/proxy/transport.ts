@@ -11,7 +11,7 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 
-import { Agent, request } from "undici";
+import { Agent, type Dispatcher, request } from "undici";
 
 export interface ApiRequest {
   url: string;
@@ -19,7 +19,15 @@ export interface ApiRequest {
   headers: Record<string, string>;
   /** Streamed to the API as it arrives; undefined for no body. */
   body: Readable | undefined;
-  signal: AbortSignal;
+  /** How long to wait for the answer's headers once the request is sent; then `ApiTimeout`. */
+  timeoutMs: number;
+  /** Aborted when the browser goes away. */
+  signal: AbortSignal | undefined;
+}
+
+/** The API sent no answer within the request's `timeoutMs`. */
+export class ApiTimeout extends Error {
+  override name = "ApiTimeout";
 }
 
 export interface ApiResponse {
@@ -34,14 +42,24 @@ export type ApiTransport = (call: ApiRequest) => Promise<ApiResponse>;
 export function undiciTransport(): ApiTransport {
   // One pool per BFF, kept alive between requests like the browser's own connection.
   const dispatcher = new Agent();
-  return async ({ url, method, headers, body, signal }) => {
-    const answer = await request(url, {
-      method: method as "GET",
-      headers,
-      signal,
-      dispatcher,
-      ...(body ? { body } : {}),
-    });
+  return async ({ url, method, headers, body, timeoutMs, signal }) => {
+    let answer: Dispatcher.ResponseData;
+    try {
+      answer = await request(url, {
+        method: method as "GET",
+        headers,
+        // undici's own timer on the connection: no timer and no AbortController of ours per call.
+        headersTimeout: timeoutMs,
+        dispatcher,
+        ...(signal ? { signal } : {}),
+        ...(body ? { body } : {}),
+      });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "UND_ERR_HEADERS_TIMEOUT") {
+        throw new ApiTimeout("no answer in time", { cause: error });
+      }
+      throw error;
+    }
     return {
       status: answer.statusCode,
       header(name) {
@@ -54,15 +72,28 @@ export function undiciTransport(): ApiTransport {
 }
 
 export function fetchTransport(fetchImpl: typeof fetch): ApiTransport {
-  return async ({ url, method, headers, body, signal }) => {
-    // Node's fetch would decompress a gzip answer but keep its headers: ask for none.
-    const answer = await fetchImpl(url, {
-      method,
-      headers: { ...headers, "accept-encoding": "identity" },
-      redirect: "manual",
-      signal,
-      ...(body ? { body: Readable.toWeb(body), duplex: "half" } : {}),
-    } as RequestInit);
+  return async ({ url, method, headers, body, timeoutMs, signal }) => {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    let answer: Response;
+    try {
+      // Node's fetch would decompress a gzip answer but keep its headers: ask for none.
+      answer = await fetchImpl(url, {
+        method,
+        headers: { ...headers, "accept-encoding": "identity" },
+        redirect: "manual",
+        signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal,
+        ...(body ? { body: Readable.toWeb(body), duplex: "half" } : {}),
+      } as RequestInit);
+    } catch (error) {
+      if (timeout.signal.aborted && signal?.aborted !== true) {
+        throw new ApiTimeout("no answer in time", { cause: error });
+      }
+      throw error;
+    } finally {
+      // The timeout covers the wait for the answer's headers; the body then streams at its own pace.
+      clearTimeout(timer);
+    }
     return {
       status: answer.status,
       header: (name) => answer.headers.get(name) ?? undefined,

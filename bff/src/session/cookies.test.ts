@@ -29,19 +29,26 @@ describe("CookieJar", () => {
     it(`reads what Hono's parser reads: ${JSON.stringify(header)}`, () => {
       const jar = new CookieJar(header);
       const hono = parse(header);
-      const names = new Set([...Object.keys(hono), ...jar.sentNames().keys()]);
+      const names = new Set([...Object.keys(hono), ...jar.names()]);
       for (const name of names) expect(jar.get(name), name).toBe(hono[name]);
     });
   }
 
-  it("counts every name sent more than once", () => {
-    const jar = new CookieJar("s=1; t=2; s=3");
-    expect(jar.sentNames()).toEqual(
-      new Map([
-        ["s", 2],
-        ["t", 1],
-      ]),
-    );
+  it("names every name sent more than once", () => {
+    const jar = new CookieJar("s=1; t=2; s=3; s=4; u=5; t=6");
+    expect(jar.names()).toEqual(["s", "t", "u"]);
+    expect(jar.repeatedNames()).toEqual(["s", "t"]);
+    expect(new CookieJar("s=1; t=2").repeatedNames()).toEqual([]);
+  });
+
+  it("gives the first value sent as sent: quoted, encoded or invalid alike", () => {
+    const jar = new CookieJar(' a = "x%41" ; b=%41; c=\\bad; a=2');
+    expect(jar.firstSent("a")).toBe('"x%41"');
+    expect(jar.get("a")).toBe("xA");
+    expect(jar.firstSent("b")).toBe("%41");
+    expect(jar.firstSent("c")).toBe("\\bad");
+    expect(jar.get("c")).toBeUndefined();
+    expect(jar.firstSent("d")).toBeUndefined();
   });
 
   it("answers one Set-Cookie line per name, the last write winning", () => {

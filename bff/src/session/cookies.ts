@@ -35,6 +35,8 @@ export class CookieJar {
   readonly header: string;
   /** Name → every raw value sent under it, in order; split on first use. */
   #sent: Map<string, string[]> | undefined;
+  /** The names sent more than once (almost always none). */
+  readonly #repeated: string[] = [];
   /** Name → value, as `get` found it (the session code asks for the same names more than once). */
   readonly #read = new Map<string, string | undefined>();
   /** Name → Set-Cookie line: one per cookie and response, the last write wins. */
@@ -67,9 +69,24 @@ export class CookieJar {
     return undefined;
   }
 
-  /** Every cookie name sent, with how many times. */
-  sentNames(): Map<string, number> {
-    return new Map([...this.#pairs()].map(([name, values]) => [name, values.length]));
+  /**
+   * The first value sent under `name` exactly as sent (outer spaces aside): not unquoted,
+   * decoded or checked. For a caller that recognizes a value it has checked before.
+   */
+  firstSent(name: string): string | undefined {
+    const raw = this.#pairs().get(name)?.[0];
+    return raw === undefined ? undefined : trimmed(raw);
+  }
+
+  /** Every cookie name sent. */
+  names(): string[] {
+    return [...this.#pairs().keys()];
+  }
+
+  /** The names sent more than once. */
+  repeatedNames(): readonly string[] {
+    this.#pairs();
+    return this.#repeated;
   }
 
   /**
@@ -87,7 +104,10 @@ export class CookieJar {
       if (!COOKIE_NAME.test(name)) continue;
       const values = this.#sent.get(name);
       if (values === undefined) this.#sent.set(name, [pair.slice(eq + 1)]);
-      else values.push(pair.slice(eq + 1));
+      else {
+        if (values.length === 1) this.#repeated.push(name);
+        values.push(pair.slice(eq + 1));
+      }
     }
     return this.#sent;
   }

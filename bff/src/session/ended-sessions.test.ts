@@ -103,6 +103,11 @@ describe("ended sessions across a store outage", () => {
 /** A store whose answers take 20 ms to come back, as of when they were asked (a network store's round trip). */
 class DistantStore extends MemorySessionStore {
   roundTrips = 0;
+  constructor() {
+    super();
+    // Over the network nothing is answered at once: hide the memory store's isEndedNow.
+    Object.defineProperty(this, "isEndedNow", { value: undefined });
+  }
   async areEnded(sessions: SessionIdentity[]): Promise<boolean[]> {
     this.roundTrips++;
     const answers = await Promise.all(sessions.map((session) => super.isEnded(session)));
@@ -128,5 +133,15 @@ describe("requests that arrive together", () => {
     // With no lookup in flight, a request asks at once.
     expect(await ended.isEnded(identity("two"))).toBe(false);
     expect(store.roundTrips).toBe(3);
+  });
+
+  it("a store in this process is asked directly: each answer as of its own question", async () => {
+    const store = new MemorySessionStore();
+    const ended = createEndedSessions(store, { now: Date.now });
+    const before = ended.isEnded(identity("one"));
+    // Another app sharing the store ends "one" (the memory store records it at once).
+    void store.markEnded("one", Date.now() + 60_000);
+    const after = ended.isEnded(identity("one"));
+    expect([await before, await after, await ended.isEnded(identity("two"))]).toEqual([false, true, false]);
   });
 });

@@ -49,6 +49,8 @@ export function storeWithDeadline(store: SessionStore, ms = STORE_DEADLINE_MS): 
     markSubjectEnded: bounded("markSubjectEnded", (sub, at, until) => store.markSubjectEnded(sub, at, until)),
     isEnded: bounded("isEnded", (session) => store.isEnded(session)),
     areEnded: bounded("areEnded", (sessions) => askEnded(store, sessions)),
+    // A call that answers at once has no wait to bound.
+    ...(store.isEndedNow ? { isEndedNow: (session) => store.isEndedNow?.(session) === true } : {}),
     claimTokenId: bounded("claimTokenId", (jti, until) => store.claimTokenId(jti, until)),
     beginRefresh: bounded("beginRefresh", (key, owner, ttlMs) => store.beginRefresh(key, owner, ttlMs)),
     finishRefresh: bounded("finishRefresh", (key, owner, outcome, ttlMs) =>

@@ -42,6 +42,11 @@ export interface SessionStore {
    * answers many in one round trip (the BFF asks for the requests that arrived together).
    */
   areEnded?(sessions: SessionIdentity[]): Promise<boolean[]>;
+  /**
+   * `isEnded`, answered at once. Optional: a store in this process's memory has nothing to
+   * wait for, so the BFF asks it directly instead of batching requests (ended-sessions.ts).
+   */
+  isEndedNow?(session: SessionIdentity): boolean;
   /** Records a logout token's `jti`; false when it was seen before (a replay). */
   claimTokenId(jti: string, until: number): Promise<boolean>;
 
@@ -97,6 +102,14 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async isEnded(session: SessionIdentity): Promise<boolean> {
+    return this.#isEnded(session);
+  }
+
+  isEndedNow(session: SessionIdentity): boolean {
+    return this.#isEnded(session);
+  }
+
+  #isEnded(session: SessionIdentity): boolean {
     const now = this.#now();
     const live = (until: number | undefined) => until !== undefined && until > now;
     if (live(this.#ended.get(`bff:${session.sid}`))) return true;
