@@ -141,6 +141,8 @@ export function targets(input: ReportInput): Target[] {
   ];
 }
 
+const peerRounds = (rows: PeerRow[]) => Math.max(1, ...rows.map((row) => row.each?.length ?? 1));
+
 function peerTable(rows: PeerRow[]): string[] {
   const hopRow = rows.find((row) => row.id === "undici");
   const hop = hopRow?.m?.cpuPerRequest.undici ?? Number.NaN;
@@ -156,9 +158,15 @@ function peerTable(rows: PeerRow[]): string[] {
     }
     const { m } = row;
     const proxy = row.proxy ? (m.cpuPerRequest[row.proxy] ?? Number.NaN) : Number.NaN;
+    // With several rounds: the median, and the lowest and highest round beside it.
+    const rounds =
+      row.proxy && row.each && row.each.length > 1
+        ? row.each.map((one) => one.cpuPerRequest[row.proxy as string] ?? Number.NaN)
+        : [];
+    const spread = rounds.length > 1 ? ` (${f0(Math.min(...rounds))}–${f0(Math.max(...rounds))})` : "";
     const extra = row.extra ? f0(m.cpuPerRequest[row.extra] ?? Number.NaN) : "";
     lines.push(
-      `| ${n} | ${row.name} | ${f0(m.perSecond)} | ${f2(m.p50Ms)} | ${f2(m.p99Ms)} | ${row.proxy ? f0(proxy) : ""} | ${row.proxy ? f2(proxy / hop) : ""} | ${f0(m.cpuPerRequest.api ?? Number.NaN)} | ${extra} | ${f0(m.failures)} |`,
+      `| ${n} | ${row.name} | ${f0(m.perSecond)} | ${f2(m.p50Ms)} | ${f2(m.p99Ms)} | ${row.proxy ? `${f0(proxy)}${spread}` : ""} | ${row.proxy ? f2(proxy / hop) : ""} | ${f0(m.cpuPerRequest.api ?? Number.NaN)} | ${extra} | ${f0(m.failures)} |`,
     );
   });
   return lines;
@@ -227,6 +235,12 @@ export function render(input: ReportInput): { markdown: string; text: string; hi
       : []),
     "## Peers: the same GET /contacts through each proxy (1–9)",
     "",
+    ...(peerRounds(input.peers) > 1
+      ? [
+          `The whole table was measured ${peerRounds(input.peers)} times, one peer after the other each time; each figure is the median of the rounds, and the proxy's CPU shows the lowest and highest round in brackets.`,
+          "",
+        ]
+      : []),
     ...peers,
     "",
     "## Targets",

@@ -70,6 +70,8 @@ const profile = values.profile === true;
 const SECONDS = smoke ? 2 : 10;
 const WARMUP_SECONDS = smoke ? 1 : 3;
 const CONNECTIONS = 10;
+/** The peer table is measured this many times over, alternating, and each row is the median (scenarios/peers.ts). */
+const PEER_ROUNDS = smoke || profile ? 1 : 3;
 const STORM = 50;
 /** Large enough that a buffered body could not hide under the RSS limit (64 MB). */
 const STREAM_BYTES = (smoke ? 100 : 200) * 1_000_000;
@@ -173,6 +175,7 @@ try {
     connections: CONNECTIONS,
     useWrk,
     missing: missingPackages,
+    rounds: PEER_ROUNDS,
     ...(profile ? { only: ["undici", "bff"] } : {}),
   });
   missing.push(...peers.filter((row) => row.na).map((row) => `${row.name}: ${row.na}`));

@@ -14,10 +14,13 @@ import { BffError } from "../errors.ts";
  * that a server behind us might decode into a different path: encoded slashes,
  * backslashes and dots, and empty segments.
  */
+/** Encoded slashes, backslashes or dots; a backslash; an empty segment; a `.` or `..` segment. */
+const SUSPICIOUS_PATH = /%2f|%5c|%2e|\\|\/\/|\/\.\.?(?:\/|$)/i;
+
 export function apiPath(pathname: string): string {
   const rest = pathname.slice(API_PREFIX.length) || "/";
   if (!rest.startsWith("/")) throw new BffError("not_found", "No such route.");
-  if (/%2f|%5c|%2e|\\|\/\//i.test(rest) || rest.split("/").some((s) => s === "." || s === "..")) {
+  if (SUSPICIOUS_PATH.test(rest)) {
     throw new BffError("invalid_request", "This path is not allowed.");
   }
   return rest;

@@ -38,9 +38,9 @@ export class CookieJar {
   /** The names sent more than once (almost always none). */
   readonly #repeated: string[] = [];
   /** Name → value, as `get` found it (the session code asks for the same names more than once). */
-  readonly #read = new Map<string, string | undefined>();
-  /** Name → Set-Cookie line: one per cookie and response, the last write wins. */
-  readonly #answer = new Map<string, string>();
+  #read: Map<string, string | undefined> | undefined;
+  /** Name → Set-Cookie line: one per cookie and response, the last write wins. Most answers set none. */
+  #answer: Map<string, string> | undefined;
   readonly #onWrite: ((name: string, line: string) => void) | undefined;
 
   constructor(header: string | undefined, onWrite?: (name: string, line: string) => void) {
@@ -54,6 +54,7 @@ export class CookieJar {
    * Browsers send the most specific cookie first.
    */
   get(name: string): string | undefined {
+    this.#read ??= new Map();
     if (this.#read.has(name)) return this.#read.get(name);
     const value = this.#firstValid(name);
     this.#read.set(name, value);
@@ -123,6 +124,7 @@ export class CookieJar {
     });
     // A request that first records activity and then refreshes writes the session twice,
     // and only the last value may reach the browser.
+    this.#answer ??= new Map();
     this.#answer.delete(name);
     this.#answer.set(name, line);
     this.#onWrite?.(name, line);
@@ -130,7 +132,7 @@ export class CookieJar {
 
   /** The answer's Set-Cookie lines. */
   setCookieLines(): string[] {
-    return [...this.#answer.values()];
+    return this.#answer === undefined ? [] : [...this.#answer.values()];
   }
 }
 

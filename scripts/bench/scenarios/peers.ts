@@ -20,7 +20,10 @@ import { measureWrk, type WrkTarget } from "../wrk.ts";
 export interface PeerRow {
   id: string;
   name: string;
+  /** The median of the rounds. */
   m?: Measurement;
+  /** Each round's measurement, in order (one when there was one round). */
+  each?: Measurement[];
   /** Why there are no numbers. */
   na?: string;
   /** The key of cpuPerRequest that is the proxy's process tree (none for the API direct). */
@@ -47,6 +50,13 @@ export interface PeersContext {
   missing: Map<string, string>;
   /** Only these peers (the profile run). */
   only?: string[];
+  /**
+   * How many times the whole table is measured, one peer after the other each time; every
+   * figure of a row is then the median of its rounds. The machine's speed drifts over minutes
+   * (other tenants of the host, frequency): alternating spreads the drift over every peer
+   * instead of charging it to whichever peer ran during it.
+   */
+  rounds?: number;
 }
 
 interface Target {
@@ -64,6 +74,56 @@ export function measureChecked(
 }
 
 export async function runPeers(ctx: PeersContext): Promise<PeerRow[]> {
+  const rounds = ctx.rounds ?? 1;
+  const results: PeerRow[][] = [];
+  for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) console.log(`bench: peers, round ${round} of ${rounds}`);
+    results.push(await peerRound(ctx));
+  }
+  const [first = []] = results;
+  return first.map((row, i) => {
+    const same = results.map((rows) => rows[i] as PeerRow);
+    const failed = same.find((one) => one.m === undefined);
+    if (failed) return { ...row, m: undefined, na: failed.na } as PeerRow;
+    const each = same.map((one) => one.m as Measurement);
+    return { ...row, m: medianOf(each), each };
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** One measurement of several rounds: each rate, latency and CPU figure is the median of the rounds; counts are summed. */
+export function medianOf(each: Measurement[]): Measurement {
+  const [first] = each;
+  if (first === undefined) throw new Error("medianOf: no measurement");
+  if (each.length === 1) return first;
+  const sample = each.find((m) => m.failureSample)?.failureSample;
+  return {
+    requests: each.reduce((sum, m) => sum + m.requests, 0),
+    seconds: each.reduce((sum, m) => sum + m.seconds, 0),
+    perSecond: median(each.map((m) => m.perSecond)),
+    p50Ms: median(each.map((m) => m.p50Ms)),
+    p99Ms: median(each.map((m) => m.p99Ms)),
+    failures: each.reduce((sum, m) => sum + m.failures, 0),
+    ...(sample ? { failureSample: sample } : {}),
+    cpuPerRequest: Object.fromEntries(
+      Object.keys(first.cpuPerRequest).map((name) => [
+        name,
+        median(each.map((m) => m.cpuPerRequest[name] ?? Number.NaN)),
+      ]),
+    ),
+    tool: first.tool,
+  };
+}
+
+/** Every peer once, one after the other. */
+async function peerRound(ctx: PeersContext): Promise<PeerRow[]> {
   const { system, api, expectedBody, connections } = ctx;
   const rows: PeerRow[] = [];
 
