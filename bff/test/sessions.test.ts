@@ -44,6 +44,61 @@ describe("session lifetime, enforced from inside the seal", () => {
     expect(await response.json()).toMatchObject({ code: "session_expired" });
   });
 
+  it("calls that carry the same stale cookie share one re-sealed cookie, so a client that ignores Set-Cookie costs one seal, not one per call", async () => {
+    // An idle timeout of 8 minutes: activity is written into a new cookie every 2 minutes.
+    system = await startSystem({
+      sessionIdleTimeoutSeconds: 8 * 60,
+      sessionAbsoluteLifetimeSeconds: 12 * 3600,
+    });
+    const alice = await loggedIn();
+    const stale = alice.cookie(HOST, SESSION)?.value ?? "";
+    // The login's own token requests.
+    const refreshesBefore = system.refreshCount();
+    const withStaleCookie = () => {
+      const copy = new TestBrowser(system);
+      copy.setCookie(HOST, SESSION, stale);
+      return copy;
+    };
+    system.advance(2.05 * MINUTE);
+    const parallel = Array.from({ length: 5 }, withStaleCookie);
+    const answers = await Promise.all(parallel.map((copy) => copy.api("/api/contacts")));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
+    const touched = new Set(parallel.map((copy) => copy.cookie(HOST, SESSION)?.value));
+    expect(touched.size).toBe(1);
+    const [cookie] = [...touched];
+    expect(cookie).not.toBe(stale);
+    // One after the other, as a client that never stores the new cookie: the same one again.
+    system.advance(0.1 * MINUTE);
+    const later = withStaleCookie();
+    expect((await later.api("/api/contacts")).status).toBe(200);
+    expect(later.cookie(HOST, SESSION)?.value).toBe(cookie);
+    // Once that touch is itself older than the interval, the stale cookie gets a new one
+    // (the access token, 5 minutes, still needs no refresh).
+    system.advance(2 * MINUTE);
+    const much = withStaleCookie();
+    expect((await much.api("/api/contacts")).status).toBe(200);
+    expect([stale, cookie]).not.toContain(much.cookie(HOST, SESSION)?.value);
+    expect(system.refreshCount() - refreshesBefore).toBe(0);
+  });
+
+  it("calls that share one refresh get one new cookie between them", async () => {
+    system = await startSystem();
+    const alice = await loggedIn();
+    const stale = alice.cookie(HOST, SESSION)?.value ?? "";
+    const refreshesBefore = system.refreshCount();
+    // Past the access token's 5 minutes.
+    system.advance(6 * MINUTE);
+    const parallel = Array.from({ length: 5 }, () => {
+      const copy = new TestBrowser(system);
+      copy.setCookie(HOST, SESSION, stale);
+      return copy;
+    });
+    const answers = await Promise.all(parallel.map((copy) => copy.api("/api/contacts")));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(system.refreshCount() - refreshesBefore).toBe(1);
+    expect(new Set(parallel.map((copy) => copy.cookie(HOST, SESSION)?.value)).size).toBe(1);
+  });
+
   it("ends at the absolute lifetime even when the person is active all along", async () => {
     system = await startSystem({ sessionIdleTimeoutSeconds: 20 * 60, sessionAbsoluteLifetimeSeconds: 3600 });
     const alice = await loggedIn();

@@ -168,7 +168,6 @@ try {
     dir: path.join(dataDir, "peers"),
     api,
     bff,
-    bffCookie: cookie,
     token,
     expectedBody,
     timing,

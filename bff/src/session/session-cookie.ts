@@ -124,18 +124,38 @@ export function createSessionCookie(
     return cached.session;
   }
 
-  async function unsealSession(sealed: string): Promise<SessionCookieRead> {
+  /** Unseals under way: parallel requests with a cookie not seen before share one (and get one session object). */
+  const unsealing = new Map<string, { sealed: string; read: Promise<SessionCookieRead> }>();
+
+  function unsealSession(sealed: string): Promise<SessionCookieRead> | SessionCookieRead {
     const cached = alreadyUnsealed(sealed);
     if (cached !== undefined) return { state: "present", session: cached };
     const key = keyOf(sealed);
+    const pending = unsealing.get(key);
+    if (pending !== undefined && pending.sealed === sealed) return pending.read;
+    const read = unsealNow(sealed);
+    const entry = { sealed, read };
+    unsealing.set(key, entry);
+    const done = () => {
+      if (unsealing.get(key) === entry) unsealing.delete(key);
+    };
+    read.then(done, done);
+    return read;
+  }
+
+  async function unsealNow(sealed: string): Promise<SessionCookieRead> {
     const result = await sealer.unseal<unknown>("session", sealed);
     if (!result.ok) return { state: "unreadable", reason: result.reason };
     if (!isSessionData(result.value)) return { state: "unreadable", reason: "unknown format" };
-    const session = result.value;
+    remember(sealed, result.value);
+    return { state: "present", session: result.value };
+  }
+
+  function remember(sealed: string, session: SessionData) {
+    const key = keyOf(sealed);
     unsealed.delete(key);
     unsealed.set(key, { sealed, session, until: absoluteExpiry(session, lifetimes) });
     if (unsealed.size > UNSEALED_CACHE_SIZE) unsealed.delete(unsealed.keys().next().value as string);
-    return { state: "present", session };
   }
 
   const remainingSeconds = (session: SessionData) => (absoluteExpiry(session, lifetimes) - now()) / 1000;
@@ -143,6 +163,25 @@ export function createSessionCookie(
   const sealSession = (session: SessionData) =>
     // The seal expires with the session's absolute lifetime too: a second, independent limit.
     sealer.seal("session", session, Math.max(1, remainingSeconds(session)));
+
+  /**
+   * Each session object is sealed once: the requests that write the same one (parallel calls
+   * that share one touch, sessions.ts) send the same cookie. What this process sealed it knows
+   * the content of, so the browser's next request with it needs no unsealing either.
+   */
+  const sealing = new WeakMap<SessionData, Promise<string>>();
+  function sealOnce(session: SessionData): Promise<string> {
+    let sealed = sealing.get(session);
+    if (sealed === undefined) {
+      sealed = sealSession(session).then((text) => {
+        remember(text, session);
+        return text;
+      });
+      sealed.catch(() => sealing.delete(session));
+      sealing.set(session, sealed);
+    }
+    return sealed;
+  }
 
   /** Deletes the chunk cookies from `from` on that this request carried. */
   const clearChunksFrom = (jar: CookieJar, from: number) => {
@@ -167,7 +206,7 @@ export function createSessionCookie(
     },
 
     async write(jar, session) {
-      const parts = splitSealed(await sealSession(session), name);
+      const parts = splitSealed(await sealOnce(session), name);
       const maxAge = remainingSeconds(session);
       parts.forEach((part, index) => {
         writeCookie(jar, chunkName(name, index), part, "Strict", maxAge);

@@ -95,6 +95,8 @@ export function sessionTokens(tokens: TokenSet, previous?: SessionTokens): Sessi
  * or unreachable IdP must not slow down (or fail) requests that need nothing from it.
  */
 const STILL_VALID_WAIT_MS = 1_000;
+/** Refreshed sessions remembered for the requests that share them (their session objects are held until pushed out). */
+const SHARED_WRITES_KEPT = 5_000;
 
 /** The promise's value, or "still waiting" after `ms`; the promise goes on either way. */
 async function withinBudget<T>(promise: Promise<T>, ms: number): Promise<T | "still waiting"> {
@@ -203,6 +205,20 @@ export function createSessions(options: SessionsOptions): Sessions {
   // Often enough that an active person never reaches a short idle timeout.
   const touchIntervalMs = Math.min(TOUCH_INTERVAL_MS, (lifetimes.idleSeconds * 1000) / 4);
 
+  /**
+   * The touch each stale session got: requests that carry the same stale cookie (parallel
+   * calls, a client that ignores Set-Cookie) share it, and with it one seal (session-cookie.ts),
+   * instead of sealing a new cookie each. Keyed by the unsealed session object, which is one
+   * object per sealed text.
+   */
+  const touches = new WeakMap<SessionData, SessionData>();
+  /**
+   * The same for refreshes: by session id and the version the refresh made, the stale session
+   * it was applied to and the session written. Requests that joined the refresh, and those that
+   * came with the same cookie just after and took its outcome, write one cookie between them.
+   */
+  const refreshes = new Map<string, { from: SessionData; to: SessionData }>();
+
   async function touch(jar: CookieJar, session: SessionData): Promise<SessionData> {
     if (now() - session.lastSeenAt < touchIntervalMs) return session;
     // This cookie may predate a refresh made by a parallel request. Re-sealing it as it is
@@ -215,11 +231,18 @@ export function createSessions(options: SessionsOptions): Sessions {
       // browser spent tokens again. The touch waits for a request that finds the store back.
       return session;
     }
-    const touched = {
-      ...session,
-      ...(newer ? { version: newer.version, tokens: newer.tokens } : {}),
-      lastSeenAt: now(),
-    };
+    const earlier = touches.get(session);
+    const touched =
+      earlier !== undefined &&
+      earlier.version === (newer?.version ?? session.version) &&
+      now() - earlier.lastSeenAt < touchIntervalMs
+        ? earlier
+        : {
+            ...session,
+            ...(newer ? { version: newer.version, tokens: newer.tokens } : {}),
+            lastSeenAt: now(),
+          };
+    touches.set(session, touched);
     await cookie.write(jar, touched);
     return touched;
   }
@@ -294,12 +317,16 @@ export function createSessions(options: SessionsOptions): Sessions {
 
       // Never go back: a session already newer than this result (another request stored it) wins.
       if (result.version <= session.version) return session;
-      const refreshed: SessionData = {
-        ...session,
-        version: result.version,
-        tokens: result.tokens,
-        lastSeenAt: now(),
-      };
+      // The requests that shared this refresh send one new cookie (one seal), as with a touch.
+      const key = `${session.sid}:${result.version}`;
+      const earlier = refreshes.get(key);
+      const refreshed: SessionData =
+        earlier?.from === session && now() - earlier.to.lastSeenAt < touchIntervalMs
+          ? earlier.to
+          : { ...session, version: result.version, tokens: result.tokens, lastSeenAt: now() };
+      refreshes.delete(key);
+      refreshes.set(key, { from: session, to: refreshed });
+      if (refreshes.size > SHARED_WRITES_KEPT) refreshes.delete(refreshes.keys().next().value as string);
       await cookie.write(jar, refreshed);
       return refreshed;
     },
