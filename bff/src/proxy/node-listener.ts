@@ -106,7 +106,7 @@ async function serveApiCall(path: NodePath, req: IncomingMessage, res: ServerRes
       cookies,
       signal: gone.signal,
     });
-    res.writeHead(answer.status, withCookies(answerHeaders(path, url, answer.headers), cookies));
+    res.writeHead(answer.status, withCookies(answerHeaders(path, answer.headers), cookies));
     if (answer.body === null) {
       res.end();
       return;
@@ -136,12 +136,17 @@ function pass(body: Readable, res: ServerResponse): void {
   body.pipe(res);
 }
 
-function answerHeaders(
-  path: NodePath,
-  url: BrowserUrl,
-  headers: Record<string, string>,
-): Record<string, string> {
-  return { ...headers, ...securityHeaders(path.production, url.pathname) };
+/** The security headers of every /api answer: the same for all of them (no /api path is a page route). */
+const apiSecurityHeaders = new WeakMap<NodePath, Record<string, string>>();
+
+/** The answer's own headers (a fresh object of this request's) with the security headers added. */
+function answerHeaders(path: NodePath, headers: Record<string, string>): Record<string, string> {
+  let secure = apiSecurityHeaders.get(path);
+  if (secure === undefined) {
+    secure = securityHeaders(path.production, `${API_PREFIX}/`);
+    apiSecurityHeaders.set(path, secure);
+  }
+  return Object.assign(headers, secure);
 }
 
 function withCookies(headers: Record<string, string>, cookies: CookieJar): Record<string, string | string[]> {
@@ -171,6 +176,6 @@ function refuse(
     return;
   }
   const problem = problemParts(known);
-  res.writeHead(problem.status, withCookies(answerHeaders(path, url, problem.headers), cookies));
+  res.writeHead(problem.status, withCookies(answerHeaders(path, problem.headers), cookies));
   res.end(problem.body);
 }

@@ -7,7 +7,6 @@
  * price of what it does. Environment: HOP_PORT, HOP_UPSTREAM, HOP_TOKEN.
  */
 import { createServer } from "node:http";
-import { pipeline } from "node:stream";
 
 import { Agent, request } from "undici";
 
@@ -33,7 +32,13 @@ const server = createServer(async (req, res) => {
     // into a destroyed response throws.
     if (res.destroyed) return void answer.body.resume();
     res.writeHead(answer.statusCode, headers);
-    pipeline(answer.body, res, () => {});
+    // `pipe`, as the BFF does (`pipeline` makes an AbortController and a DOMException per call,
+    // about a tenth of this hop's CPU): the baseline is the cheapest way, not the usual one.
+    answer.body.on("error", () => res.destroy());
+    res.once("close", () => {
+      if (!res.writableFinished) answer.body.destroy();
+    });
+    answer.body.pipe(res);
   } catch {
     if (!res.headersSent) res.writeHead(502);
     res.end();
