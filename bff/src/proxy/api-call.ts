@@ -24,7 +24,7 @@ import type { CookieJar } from "../session/cookies.ts";
 import type { Sessions } from "../session/sessions.ts";
 import { apiPath, checkApiRoute, checkScopes } from "./api-routes.ts";
 import { browserHeaders, FORWARDED_REQUEST_HEADERS } from "./headers.ts";
-import { ApiTimeout, type ApiTransport } from "./transport.ts";
+import { type Abortable, ApiTimeout, type ApiTransport } from "./transport.ts";
 
 /** The browser's path and query, as the URL parser reads them (plain `.` and `..` segments resolved). */
 export type BrowserUrl = Pick<URL, "pathname" | "search">;
@@ -38,7 +38,7 @@ export interface ApiCall {
   /** The request's cookies; a refreshed session's cookie is written here. */
   cookies: CookieJar;
   /** Aborted when the browser goes away before the API answers. */
-  signal?: AbortSignal;
+  signal?: Abortable;
 }
 
 export interface ApiAnswer {

@@ -21,6 +21,7 @@ import { type BffLogger, describeError } from "../logger.ts";
 import { securityHeaders } from "../security-headers.ts";
 import { CookieJar } from "../session/cookies.ts";
 import type { ApiProxy, BrowserUrl } from "./api-call.ts";
+import { BrowserGone } from "./transport.ts";
 
 export interface NodePath {
   proxy: ApiProxy;
@@ -89,11 +90,10 @@ export function browserUrl(target: string, origin: string): BrowserUrl | undefin
 async function serveApiCall(path: NodePath, req: IncomingMessage, res: ServerResponse, url: BrowserUrl) {
   const cookies = new CookieJar(req.headers.cookie);
   const method = req.method ?? "GET";
-  const gone = new AbortController();
-  const onClose = () => {
+  const gone = new BrowserGone();
+  res.once("close", () => {
     if (!res.writableFinished) gone.abort();
-  };
-  res.once("close", onClose);
+  });
   try {
     const answer = await path.proxy.forward({
       method,
@@ -104,7 +104,7 @@ async function serveApiCall(path: NodePath, req: IncomingMessage, res: ServerRes
       },
       body: declaresBody(req) ? req : null,
       cookies,
-      signal: gone.signal,
+      signal: gone,
     });
     res.writeHead(answer.status, withCookies(answerHeaders(path, answer.headers), cookies));
     if (answer.body === null) {
