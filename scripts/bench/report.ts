@@ -269,7 +269,7 @@ export function render(input: ReportInput): { markdown: string; text: string; hi
     "- 13: a new session is logged in, then the run waits until its access token has expired and sends the calls at once with the same cookie; token requests are counted as API access tokens added to the IdP's token log (IDP_INSECURE_TOKEN_LOG_FILE).",
     `- 13: ${input.storm.ok}/${input.storm.calls} answered 200, all within ${f1(input.storm.allMs)} ms.`,
     "- Streaming: a BFF instance whose BFF_API_BASE_URL is a bench-only upstream (stream-upstream.ts) and whose BFF_API_MAX_BODY_BYTES is raised; RSS from /proc/<pid>/status every 20 ms; MB = 1,000,000 bytes.",
-    "- 1–5 send the API access token of peer 6's session as a fixed Bearer token (10-minute tokens: no refresh during the run); 7 logs in a session of its own; 8 and 9 log in once through Apache and the IdP's pages, and wrk sends mod_auth_openidc's session cookie only.",
+    "- 1–5 send the API access token of the run's first BFF session as a fixed Bearer token (10-minute tokens: no refresh during the run); 6 and 7 log in a session of their own in each round; 8 and 9 log in once per round through Apache and the IdP's pages, and wrk sends mod_auth_openidc's session cookie only.",
     "- gzip: node:zlib at its default level (6); kB = 1,000 bytes.",
     "- The API and BFF run with API_ACCESS_LOG=off and BFF_ACCESS_LOG=off, nginx and Apache without an access log.",
     ...failures.map((row) => `- ${row.name}: first wrong answer: \`${row.m?.failureSample}\``),
