@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -170,6 +171,49 @@ describe("the proxy's node:http path in a real BFF process", () => {
     const own = await raw("/api/../bff/session");
     expect(own.status).toBe(200);
     expect(JSON.parse(own.body)).toMatchObject({ authenticated: true });
+  });
+
+  it("a body over the limit: the 413 reaches a browser that is still sending it, and a body that does not end is cut off two seconds later", async () => {
+    const socket = connect(3141, "localhost");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(
+      [
+        "POST /api/contacts HTTP/1.1",
+        "Host: localhost:3141",
+        `Cookie: ${SESSION}=${cookie}`,
+        "X-CSRF: 1",
+        "Content-Type: application/json",
+        "Content-Length: 1000000000",
+        "",
+        "",
+      ].join("\r\n"),
+    );
+    let answer = "";
+    let answeredAt = 0;
+    let writeFailed = false;
+    socket.on("data", (data: Buffer) => {
+      answer += data.toString();
+      answeredAt ||= Date.now();
+    });
+    socket.on("error", () => {
+      writeFailed = true;
+    });
+    // The browser goes on sending, 64 KiB every 20 ms, as it would with a large file.
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const sender = setInterval(() => {
+      if (!socket.destroyed) socket.write(chunk);
+    }, 20);
+    const closedAt = await new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+    clearInterval(sender);
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toContain('"code":"payload_too_large"');
+    expect(answeredAt).toBeGreaterThan(0);
+    expect(closedAt - answeredAt).toBeGreaterThanOrEqual(1_500);
+    expect(closedAt - answeredAt).toBeLessThan(6_000);
+    // Whatever the reset at the end did, it came after the answer was read.
+    expect(writeFailed && answeredAt === 0).toBe(false);
+    // The session is untouched by it.
+    expect((await raw("/api/contacts")).status).toBe(200);
   });
 
   it("an API that stops answering: 504 upstream_timeout after the configured time, and the session kept (SIGSTOP, SIGCONT)", async () => {

@@ -21,7 +21,7 @@ import { type BffLogger, describeError } from "../logger.ts";
 import { securityHeaders } from "../security-headers.ts";
 import { CookieJar } from "../session/cookies.ts";
 import type { ApiProxy, BrowserUrl } from "./api-call.ts";
-import { BrowserGone } from "./transport.ts";
+import { StopSignal } from "./transport.ts";
 
 export interface NodePath {
   proxy: ApiProxy;
@@ -90,7 +90,7 @@ export function browserUrl(target: string, origin: string): BrowserUrl | undefin
 async function serveApiCall(path: NodePath, req: IncomingMessage, res: ServerResponse, url: BrowserUrl) {
   const cookies = new CookieJar(req.headers.cookie);
   const method = req.method ?? "GET";
-  const gone = new BrowserGone();
+  const gone = new StopSignal();
   res.once("close", () => {
     if (!res.writableFinished) gone.abort();
   });
@@ -154,6 +154,25 @@ function withCookies(headers: Record<string, string>, cookies: CookieJar): Recor
   return lines.length > 0 ? { ...headers, "set-cookie": lines } : headers;
 }
 
+/** How long a refused body is read on and dropped, at most, before its connection is closed. */
+const LINGER_MS = 2_000;
+
+/**
+ * Closing a connection while the browser is still sending makes the kernel answer the bytes
+ * that keep coming with a reset, and the browser may then lose the answer it was sent (RFC 9112
+ * §9.6). So the rest of a refused body is read and dropped, and the connection closed if the
+ * body has not ended within LINGER_MS: nobody keeps it busy with an endless body. A body that
+ * ends in time leaves the connection as it would be after any answer.
+ */
+function dropRestOfBody(req: IncomingMessage): void {
+  req.resume();
+  const deadline = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  deadline.unref();
+  const done = () => clearTimeout(deadline);
+  req.once("end", done);
+  req.socket.once("close", done);
+}
+
 /** As the Hono app's onError: a problem document, logged like it, with the cookies this request set or cleared. */
 function refuse(
   path: NodePath,
@@ -168,9 +187,8 @@ function refuse(
   const line = `${req.method} ${url.pathname}: ${describeError(error)}`;
   if (known.status >= 500) path.logger.error(line);
   else path.logger.info(line);
-  // The body was not read (refused before, or cut off): it is left unread, and the connection
-  // closed after the answer rather than kept for a next request behind the rest of it.
-  if (declaresBody(req) && !req.readableEnded) res.shouldKeepAlive = false;
+  // The body was not read (refused before, or cut off): what still comes is dropped, for a while.
+  if (declaresBody(req) && !req.readableEnded && !res.headersSent) dropRestOfBody(req);
   if (res.headersSent) {
     res.destroy();
     return;

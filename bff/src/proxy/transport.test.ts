@@ -1,10 +1,11 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { PassThrough } from "node:stream";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import { ApiTimeout, BrowserGone, fetchTransport, undiciTransport } from "./transport.ts";
+import { ApiTimeout, fetchTransport, StopSignal, undiciTransport } from "./transport.ts";
 
 /** An API that takes requests and never answers: the transport alone decides when to stop. */
 async function silentApi(): Promise<{ url: string; requests: IncomingMessage[]; server: Server }> {
@@ -22,7 +23,7 @@ afterEach(async () => {
   open = undefined;
 });
 
-const call = (url: string, options: { timeoutMs?: number; signal?: BrowserGone | AbortSignal } = {}) => ({
+const call = (url: string, options: { timeoutMs?: number; signal?: StopSignal | AbortSignal } = {}) => ({
   url,
   method: "GET",
   headers: {},
@@ -43,10 +44,23 @@ describe.each([
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 
-  it("drops the API's request when the browser goes away (BrowserGone), and it is no timeout", async () => {
+  it("counts the upload in the timeout: a body that never finishes is given up at the deadline", async () => {
     const api = await silentApi();
     open = api.server;
-    const gone = new BrowserGone();
+    // A browser that sends one byte of its upload and then nothing more.
+    const upload = new PassThrough();
+    upload.write("x");
+    const started = Date.now();
+    await expect(
+      transport()({ ...call(api.url, { timeoutMs: 300 }), method: "POST", body: upload }),
+    ).rejects.toBeInstanceOf(ApiTimeout);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it("drops the API's request when the browser goes away (StopSignal), and it is no timeout", async () => {
+    const api = await silentApi();
+    open = api.server;
+    const gone = new StopSignal();
     const answer = transport()(call(api.url, { signal: gone }));
     answer.catch(() => {});
     while (api.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));

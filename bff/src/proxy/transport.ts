@@ -20,21 +20,21 @@ export interface ApiRequest {
   headers: Record<string, string>;
   /** Streamed to the API as it arrives; undefined for no body. */
   body: Readable | undefined;
-  /** How long to wait for the answer's headers once the request is sent; then `ApiTimeout`. */
+  /** How long, from the start of the call, until the answer's headers have arrived; then `ApiTimeout`. */
   timeoutMs: number;
   /** Aborted when the browser goes away. */
   signal: Abortable | undefined;
 }
 
 /**
- * What tells the transport that the browser went away: an AbortSignal, or an EventEmitter
- * that emits "abort" and says `aborted`. undici takes either as a request's signal; the
- * node:http path uses the second (`BrowserGone`), which costs a fraction of an
+ * What tells the transport to stop: an AbortSignal, or an EventEmitter that emits "abort"
+ * and says `aborted` (`StopSignal`). undici takes either as a request's signal; the
+ * node:http path and the undici transport use the second, which costs a fraction of an
  * AbortController and its EventTarget listeners on every call.
  */
-export type Abortable = AbortSignal | BrowserGone;
+export type Abortable = AbortSignal | StopSignal;
 
-export class BrowserGone extends EventEmitter {
+export class StopSignal extends EventEmitter {
   aborted = false;
 
   abort(): void {
@@ -42,6 +42,16 @@ export class BrowserGone extends EventEmitter {
     this.aborted = true;
     this.emit("abort");
   }
+}
+
+/** Calls `listener` when `signal` aborts; returns what removes it. */
+function onAbort(signal: Abortable, listener: () => void): () => void {
+  if (signal instanceof AbortSignal) {
+    signal.addEventListener("abort", listener, { once: true });
+    return () => signal.removeEventListener("abort", listener);
+  }
+  signal.once("abort", listener);
+  return () => signal.removeListener("abort", listener);
 }
 
 /** An AbortSignal for an `Abortable` (fetch takes only those). */
@@ -71,22 +81,33 @@ export function undiciTransport(): ApiTransport {
   // One pool per BFF, kept alive between requests like the browser's own connection.
   const dispatcher = new Agent();
   return async ({ url, method, headers, body, timeoutMs, signal }) => {
+    // One deadline from the start of the call: connecting, sending the body and waiting for the
+    // answer's headers all count (undici's headersTimeout would start only once the body is sent,
+    // so a browser dribbling an upload could hold a connection to the API for minutes).
+    const stop = new StopSignal();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop.abort();
+    }, timeoutMs);
+    const stopListening = signal ? onAbort(signal, () => stop.abort()) : undefined;
+    if (signal?.aborted) stop.abort();
     let answer: Dispatcher.ResponseData;
     try {
       answer = await request(url, {
         method: method as "GET",
         headers,
-        // undici's own timer on the connection: no timer and no AbortController of ours per call.
-        headersTimeout: timeoutMs,
+        signal: stop,
         dispatcher,
-        ...(signal ? { signal } : {}),
         ...(body ? { body } : {}),
       });
     } catch (error) {
-      if ((error as { code?: unknown }).code === "UND_ERR_HEADERS_TIMEOUT") {
-        throw new ApiTimeout("no answer in time", { cause: error });
-      }
+      if (timedOut) throw new ApiTimeout("no answer in time", { cause: error });
       throw error;
+    } finally {
+      // The deadline covers the wait for the answer's headers; the body then streams at its own pace.
+      clearTimeout(timer);
+      stopListening?.();
     }
     return {
       status: answer.statusCode,

@@ -203,7 +203,13 @@ export function createEndedSessions(
     async isEnded(session) {
       if (here.has(session)) return true;
       // A store in this process's memory answers at once: there is no round trip to share.
-      if (store.isEndedNow) return store.isEndedNow(session);
+      if (store.isEndedNow) {
+        try {
+          return store.isEndedNow(session);
+        } catch {
+          return "unknown";
+        }
+      }
       try {
         return await lookUp(session);
       } catch {

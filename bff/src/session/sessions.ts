@@ -235,6 +235,7 @@ export function createSessions(options: SessionsOptions): Sessions {
     const touched =
       earlier !== undefined &&
       earlier.version === (newer?.version ?? session.version) &&
+      earlier.tokens.accessToken === (newer?.tokens ?? session.tokens).accessToken &&
       now() - earlier.lastSeenAt < touchIntervalMs
         ? earlier
         : {

@@ -45,6 +45,7 @@ export interface SessionStore {
   /**
    * `isEnded`, answered at once. Optional: a store in this process's memory has nothing to
    * wait for, so the BFF asks it directly instead of batching requests (ended-sessions.ts).
+   * When present it is asked instead of `isEnded`, and must give the same answer.
    */
   isEndedNow?(session: SessionIdentity): boolean;
   /** Records a logout token's `jti`; false when it was seen before (a replay). */
