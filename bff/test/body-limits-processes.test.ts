@@ -4,51 +4,18 @@
  * limit and answered 413 long before it is all sent, and the BFF's memory stays flat under
  * a burst of large uploads. The in-process cases: body-limits.test.ts.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { COOKIE_SECRET, TestBrowser, USERS } from "./harness.ts";
+import { type RealSystem, SESSION_COOKIE as SESSION, startRealSystem } from "./real-system.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const IDP = "http://127.0.0.1:4120";
-const API = "http://localhost:4121";
 const BFF = "http://localhost:3121";
-const SESSION = "__Host-bff-session";
 const MiB = 1024 * 1024;
 
-const children: ChildProcess[] = [];
-let bff: ChildProcess;
-let dataDir: string;
+let system: RealSystem;
 let cookie: string;
-
-function start(script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [script], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  children.push(child);
-  return child;
-}
-
-async function waitFor(url: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`${url} did not answer`);
-}
 
 /** The process's peak resident memory so far (VmHWM), in bytes. */
 function peakMemory(pid: number): number {
@@ -101,58 +68,12 @@ function upload(
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "bff-body-limits-"));
-  start("idp/src/server.ts", {
-    IDP_PORT: "4120",
-    IDP_ISSUER: IDP,
-    IDP_MODE: "development",
-    IDP_DATA_DIR: join(dataDir, "idp"),
-    IDP_WEB_BFF_SECRET: "body-limits-test-client-secret",
-    IDP_WEB_BFF_REDIRECT_URIS: `${BFF}/bff/callback`,
-    IDP_WEB_BFF_POST_LOGOUT_REDIRECT_URIS: `${BFF}/`,
-    IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI: `${BFF}/bff/backchannel-logout`,
-    IDP_API_AUDIENCE: API,
-  });
-  start("api/src/server.ts", {
-    API_PORT: "4121",
-    API_ISSUER: IDP,
-    API_AUDIENCE: API,
-    API_DB_PATH: join(dataDir, "contacts.sqlite"),
-  });
-  await waitFor(`${IDP}/.well-known/openid-configuration`);
-  await waitFor(`${API}/health`);
-  bff = start("bff/src/server.ts", {
-    BFF_PORT: "3121",
-    BFF_MODE: "test",
-    BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER: "true",
-    BFF_ISSUER: IDP,
-    BFF_CLIENT_ID: "web-bff",
-    BFF_CLIENT_SECRET: "body-limits-test-client-secret",
-    BFF_REDIRECT_URI: `${BFF}/bff/callback`,
-    BFF_POST_LOGOUT_REDIRECT_URI: `${BFF}/`,
-    BFF_API_BASE_URL: API,
-    BFF_RESOURCE: API,
-    BFF_SCOPES: "openid profile email offline_access contacts:read contacts:write",
-    BFF_COOKIE_SECRETS: COOKIE_SECRET,
-  });
-  await waitFor(`${BFF}/bff/session`);
-  const alice = new TestBrowser({ fetch }, { bff: BFF, idp: IDP });
-  await alice.login(USERS.alice);
-  cookie = alice.cookie(new URL(BFF).host, SESSION)?.value ?? "";
+  system = await startRealSystem({ name: "body-limits", ports: { idp: 4120, api: 4121, bff: 3121 } });
+  cookie = system.cookie;
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.once("exit", () => resolve());
-          child.kill("SIGTERM");
-        }),
-    ),
-  );
-  rmSync(dataDir, { recursive: true, force: true });
+  await system.stop();
 });
 
 const form = { "content-type": "application/x-www-form-urlencoded" };
@@ -173,7 +94,7 @@ describe("body limits in a real BFF process (X9)", () => {
   });
 
   it("memory stays flat under a burst of eight parallel 100 MB uploads (X9)", async () => {
-    const pid = bff.pid as number;
+    const pid = system.processes.bff.pid as number;
     const before = peakMemory(pid);
     const answers = await Promise.all([
       ...Array.from({ length: 4 }, () => upload("/bff/backchannel-logout", 100 * MiB, form)),

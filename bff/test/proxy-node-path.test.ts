@@ -4,52 +4,19 @@
  * reaches the browser, how request targets are read, and the API timeout, made by stopping the
  * API process with SIGSTOP. The in-process tests reach the same proxy through the Hono route.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { COOKIE_SECRET, TestBrowser, USERS } from "./harness.ts";
+import { type RealSystem, SESSION_COOKIE as SESSION, startRealSystem } from "./real-system.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const IDP = "http://127.0.0.1:4140";
 const API = "http://localhost:4141";
 const BFF = "http://localhost:3141";
-const SESSION = "__Host-bff-session";
 const API_TIMEOUT_MS = 1_000;
 
-const children: ChildProcess[] = [];
-let api: ChildProcess;
-let dataDir: string;
+let system: RealSystem;
 let cookie: string;
-
-function start(script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [script], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  children.push(child);
-  return child;
-}
-
-async function waitFor(url: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`${url} did not answer`);
-}
 
 /** A request with the target exactly as written (fetch would normalize it first), as a browser's script sends it. */
 function raw(target: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
@@ -73,61 +40,16 @@ function raw(target: string): Promise<{ status: number; headers: Record<string, 
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "bff-node-path-"));
-  start("idp/src/server.ts", {
-    IDP_PORT: "4140",
-    IDP_ISSUER: IDP,
-    IDP_MODE: "development",
-    IDP_DATA_DIR: join(dataDir, "idp"),
-    IDP_WEB_BFF_SECRET: "node-path-test-client-secret",
-    IDP_WEB_BFF_REDIRECT_URIS: `${BFF}/bff/callback`,
-    IDP_WEB_BFF_POST_LOGOUT_REDIRECT_URIS: `${BFF}/`,
-    IDP_WEB_BFF_BACKCHANNEL_LOGOUT_URI: `${BFF}/bff/backchannel-logout`,
-    IDP_API_AUDIENCE: API,
+  system = await startRealSystem({
+    name: "node-path",
+    ports: { idp: 4140, api: 4141, bff: 3141 },
+    bffEnv: { BFF_API_TIMEOUT_MS: String(API_TIMEOUT_MS), BFF_ACCESS_LOG: "off" },
   });
-  api = start("api/src/server.ts", {
-    API_PORT: "4141",
-    API_ISSUER: IDP,
-    API_AUDIENCE: API,
-    API_DB_PATH: join(dataDir, "contacts.sqlite"),
-  });
-  await waitFor(`${IDP}/.well-known/openid-configuration`);
-  await waitFor(`${API}/health`);
-  start("bff/src/server.ts", {
-    BFF_PORT: "3141",
-    BFF_MODE: "test",
-    BFF_DANGEROUSLY_ALLOW_INSECURE_HTTP_ISSUER: "true",
-    BFF_ISSUER: IDP,
-    BFF_CLIENT_ID: "web-bff",
-    BFF_CLIENT_SECRET: "node-path-test-client-secret",
-    BFF_REDIRECT_URI: `${BFF}/bff/callback`,
-    BFF_POST_LOGOUT_REDIRECT_URI: `${BFF}/`,
-    BFF_API_BASE_URL: API,
-    BFF_RESOURCE: API,
-    BFF_SCOPES: "openid profile email offline_access contacts:read contacts:write",
-    BFF_COOKIE_SECRETS: COOKIE_SECRET,
-    BFF_API_TIMEOUT_MS: String(API_TIMEOUT_MS),
-    BFF_ACCESS_LOG: "off",
-  });
-  await waitFor(`${BFF}/bff/session`);
-  const alice = new TestBrowser({ fetch }, { bff: BFF, idp: IDP });
-  await alice.login(USERS.alice);
-  cookie = alice.cookie(new URL(BFF).host, SESSION)?.value ?? "";
+  cookie = system.cookie;
 }, 60_000);
 
 afterAll(async () => {
-  if (api.exitCode === null) api.kill("SIGCONT");
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.once("exit", () => resolve());
-          child.kill("SIGTERM");
-        }),
-    ),
-  );
-  rmSync(dataDir, { recursive: true, force: true });
+  await system.stop();
 });
 
 describe("the proxy's node:http path in a real BFF process", () => {
@@ -217,13 +139,13 @@ describe("the proxy's node:http path in a real BFF process", () => {
   });
 
   it("an API that stops answering: 504 upstream_timeout after the configured time, and the session kept (SIGSTOP, SIGCONT)", async () => {
-    api.kill("SIGSTOP");
+    system.processes.api.kill("SIGSTOP");
     let answer: Awaited<ReturnType<typeof raw>>;
     const started = Date.now();
     try {
       answer = await raw("/api/contacts");
     } finally {
-      api.kill("SIGCONT");
+      system.processes.api.kill("SIGCONT");
     }
     const waited = Date.now() - started;
     expect(answer.status).toBe(504);
