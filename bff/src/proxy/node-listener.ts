@@ -136,17 +136,18 @@ function pass(body: Readable, res: ServerResponse): void {
   body.pipe(res);
 }
 
-/** The security headers of every /api answer: the same for all of them (no /api path is a page route). */
-const apiSecurityHeaders = new WeakMap<NodePath, Record<string, string>>();
+/** The security headers of every /api answer, by mode: the same for all of them (no /api path is a page route). */
+const API_SECURITY_HEADERS = {
+  development: securityHeaders(false, `${API_PREFIX}/`),
+  production: securityHeaders(true, `${API_PREFIX}/`),
+};
 
 /** The answer's own headers (a fresh object of this request's) with the security headers added. */
 function answerHeaders(path: NodePath, headers: Record<string, string>): Record<string, string> {
-  let secure = apiSecurityHeaders.get(path);
-  if (secure === undefined) {
-    secure = securityHeaders(path.production, `${API_PREFIX}/`);
-    apiSecurityHeaders.set(path, secure);
-  }
-  return Object.assign(headers, secure);
+  return Object.assign(
+    headers,
+    path.production ? API_SECURITY_HEADERS.production : API_SECURITY_HEADERS.development,
+  );
 }
 
 function withCookies(headers: Record<string, string>, cookies: CookieJar): Record<string, string | string[]> {
@@ -187,12 +188,12 @@ function refuse(
   const line = `${req.method} ${url.pathname}: ${describeError(error)}`;
   if (known.status >= 500) path.logger.error(line);
   else path.logger.info(line);
-  // The body was not read (refused before, or cut off): what still comes is dropped, for a while.
-  if (declaresBody(req) && !req.readableEnded && !res.headersSent) dropRestOfBody(req);
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  // The body was not read (refused before, or cut off): what still comes is dropped, for a while.
+  if (declaresBody(req) && !req.readableEnded) dropRestOfBody(req);
   const problem = problemParts(known);
   res.writeHead(problem.status, withCookies(answerHeaders(path, problem.headers), cookies));
   res.end(problem.body);
